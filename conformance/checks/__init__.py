@@ -1,0 +1,30 @@
+"""The built-in check catalogue, one module per topic; importing this package registers them all.
+
+Static checks (on the OpenAPI document), by charter commitment:
+
+* ``document``      C1  publish full, machine-readable import and export interfaces
+* ``access``        C3  free or fairly costed access (licence-gating heuristic)
+* ``servers``       C4/C5/C8  HTTPS servers, a sandbox, a visible major version
+* ``payloads``      C4  JSON, object roots, naming, predictable keys, ISO 8601 dates, locations
+* ``resources``     C4  resource paths, nesting, GET bodies and query strings, X- headers
+* ``responses``     C4/C5  error responses, 406/415, problem+json, 429
+* ``documentation`` C5  human documentation topics
+* ``pole``          C6  POLE tagging, code lists, name structures
+* ``security``      C9  security schemes, no basic/query keys, OAuth 2.0, scopes
+* ``portability``   C10 list/export operations, incremental export, MoPI metadata
+"""
+
+from __future__ import annotations
+
+from . import (  # noqa: F401 - imported for registration
+    access,
+    document,
+    documentation,
+    payloads,
+    pole,
+    portability,
+    resources,
+    responses,
+    security,
+    servers,
+)

@@ -1,0 +1,284 @@
+"""The ``conformance`` command line: thin wrappers that parse, call the library and set exit codes.
+
+Errors a user can fix (bad document, profile, flags) print one line and exit 2; ``-v`` adds the
+traceback. Summaries go to stderr; ``--json`` output goes to stdout.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import ConformanceError, UsageError
+from .verdict import ExitCode
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class _State:
+    verbose: int = 0
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "--version", prog_name="conformance")
+@click.option("-v", "--verbose", count=True, help="Show tracebacks for errors.")
+def cli(verbose: int) -> None:
+    """Conformance checks for the techUK InterOp-Pol charter.
+
+    Checks a supplier's OpenAPI document (and, with a live target, its API) against a profile of
+    charter requirements and writes a report (JSON, HTML, JUnit, SARIF).
+
+    \b
+    Example:
+        conformance demo
+        conformance run --profile interop-pol-core --spec openapi.yaml
+    """
+    _State.verbose = verbose
+
+
+# -- run ----------------------------------------------------------------------------------------------
+@cli.command()
+@click.option("--profile", "profile_ref", required=True, metavar="ID|PATH", help="Profile id (e.g. interop-pol-core), id@version, or a file.")
+@click.option("--spec", "spec_source", required=True, metavar="PATH|URL", help="The OpenAPI document (file or https URL).")
+@click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(file_okay=False, path_type=Path), help="Folder that receives the report folder.")
+@click.option("--format", "formats", default="all", show_default=True, metavar="LIST", help="Comma-separated: json, html, junit, sarif, or all. JSON is always written.")
+@click.option("--name", "product", metavar="NAME", help="Product name for the report (default: the document's info.title).")
+@click.option("-k", "selection", metavar="EXPR", help="Only run requirements matching this pytest -k expression (e.g. 'C4 and not C4-09').")
+@click.option("--allow-remote-refs", is_flag=True, help="Fetch remote $refs (by default they are reported, not fetched).")
+@click.option("--max-spec-size", type=click.IntRange(1, 1024), default=32, show_default=True, metavar="MIB", help="Largest document accepted, in MiB.")
+@click.option("--json", "as_json", is_flag=True, help="Print report.json to stdout.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the verdict line.")
+def run(profile_ref: str, spec_source: str, out_dir: Path, formats: str, product: str | None, selection: str | None,
+        allow_remote_refs: bool, max_spec_size: int, as_json: bool, quiet: bool) -> int:
+    """Check an OpenAPI document against a profile and write a report.
+
+    \b
+    Example:
+        conformance run --profile interop-pol-core --spec openapi.yaml
+        conformance run --profile interop-pol-core --spec https://api.example/openapi.json -k "C9"
+    """
+    from .harness import run_profile
+    from .plugin import RunSettings
+    from .profiles import load_profile
+    from .report import parse_formats
+    from .spec import load_spec
+
+    parse_formats(formats)  # flag errors before any work
+    profile = load_profile(profile_ref)
+    spec = load_spec(spec_source, allow_remote_refs=allow_remote_refs, max_bytes=max_spec_size * 1024 * 1024)
+    for issue in spec.issues:
+        if issue.kind == "remote-ref":
+            click.echo(f"warning: {spec_source}:{issue.loc.partition('#')[2] or '/'}: {issue.message}", err=True)
+    settings = RunSettings(profile=profile_ref, spec=spec_source, out_dir=out_dir, formats=formats, product=product)
+    state = run_profile(settings, profile=profile, spec=spec, selection=selection)
+    _show(state, as_json=as_json, quiet=quiet)
+    return state.exit_code
+
+
+def _show(state: Any, *, as_json: bool, quiet: bool) -> None:
+    from .report.json_render import canonical_bytes
+    from .report.terminal import print_summary
+
+    report = state.report
+    written = state.written
+    if as_json:
+        sys.stdout.buffer.write(canonical_bytes(report))
+        sys.stdout.flush()
+    if quiet:
+        click.echo(f"{report['verdict']['status']}: {report['verdict']['reason']}", err=True)
+    else:
+        paths = list(written.files.values()) if written is not None else []
+        print_summary(report, _stderr_console(), paths=paths, signed=False)
+    if written is not None:
+        for problem in written.errors:
+            click.echo(f"error: could not write {problem} (report.json is complete)", err=True)
+
+
+# -- demo ---------------------------------------------------------------------------------------------
+@cli.command()
+@click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(file_okay=False, path_type=Path), help="Folder that receives the report folders.")
+@click.option("--format", "formats", default="all", show_default=True, metavar="LIST", help="Report formats to write.")
+def demo(out_dir: Path, formats: str) -> int:
+    """Run the core profile on the bundled reference supplier's document and on a flawed copy.
+
+    The reference document is a model of a conformant InterOp-Pol API; the flawed copy breaks a
+    handful of requirements on purpose, so you can see what a failing report looks like. Exits with
+    the reference run's verdict code.
+
+    \b
+    Example:
+        conformance demo
+        conformance demo --out /tmp/demo-reports
+    """
+    from .demo import run_demo
+
+    return run_demo(out_dir=out_dir, formats=formats, console=_stderr_console())
+
+
+# -- profiles -----------------------------------------------------------------------------------------
+@cli.group()
+def profiles() -> None:
+    """List, show and lint profiles.
+
+    \b
+    Example:
+        conformance profiles list
+        conformance profiles show interop-pol-core
+    """
+
+
+@profiles.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def profiles_list(as_json: bool) -> int:
+    """List the profiles that can be named by id.
+
+    \b
+    Example:
+        conformance profiles list
+    """
+    import json
+
+    from .profiles import bundled_profiles, load_profile
+
+    rows = []
+    for profile_id, version, path in bundled_profiles():
+        profile = load_profile(path)
+        rows.append({"id": profile_id, "version": version, "title": profile.title,
+                     "requirements": len(profile.requirements), "path": str(path)})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        click.echo(f"{row['id']}@{row['version']}  {row['title']}  ({row['requirements']} requirements)")
+    return 0
+
+
+@profiles.command("show")
+@click.argument("ref", metavar="ID|PATH")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def profiles_show(ref: str, as_json: bool) -> int:
+    """Show a profile's requirements, levels and checks.
+
+    \b
+    Example:
+        conformance profiles show interop-pol-core
+        conformance profiles show interop-pol-core@0.1.0 --json
+    """
+    import json
+
+    from .profiles import load_profile
+
+    profile = load_profile(ref)
+    if as_json:
+        click.echo(json.dumps({
+            "id": profile.id, "version": profile.version, "title": profile.title, "sha256": profile.sha256,
+            "requirements": [{"id": r.id, "commitment": r.commitment, "level": r.level.value, "title": r.title,
+                              "check": r.check, "params": dict(r.params), "references": list(r.references),
+                              "reconstructed": r.reconstructed} for r in profile.requirements],
+        }, indent=2))
+        return 0
+    click.echo(f"{profile.id} {profile.version} — {profile.title}")
+    click.echo(f"file {profile.path}  sha256 {profile.sha256}")
+    for req in profile.requirements:
+        mark = " [R]" if req.reconstructed else ""
+        click.echo(f"  {req.id:<12} {req.level.value:<6} {req.commitment:<4} {req.title}{mark}  ({req.check})")
+    return 0
+
+
+@profiles.command("lint")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def profiles_lint(paths: Sequence[Path]) -> int:
+    """Validate profile files (schema, checks, parameters, extends). Exit 2 on the first error.
+
+    \b
+    Example:
+        conformance profiles lint profiles/
+    """
+    from .profiles import load_profile
+
+    files: list[Path] = []
+    for path in paths:
+        files.extend(sorted(path.rglob("*.y*ml")) if path.is_dir() else [path])
+    for file in files:
+        profile = load_profile(file)
+        click.echo(f"OK: {file} ({profile.id} {profile.version}, {len(profile.requirements)} requirements)")
+    return 0
+
+
+# -- checks -------------------------------------------------------------------------------------------
+@cli.group()
+def checks() -> None:
+    """Inspect the check catalogue.
+
+    \b
+    Example:
+        conformance checks list
+    """
+
+
+@checks.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--mode", type=click.Choice(["static", "live"]), help="Only checks of this mode.")
+def checks_list(as_json: bool, mode: str | None) -> int:
+    """List every registered check with its mode, parameters and references.
+
+    \b
+    Example:
+        conformance checks list --mode static
+    """
+    import json
+
+    from . import checks as _builtins  # noqa: F401 - registers the built-in checks
+    from .registry import CHECKS
+
+    specs = [c for c in CHECKS.all() if mode is None or c.mode.value == mode]
+    if as_json:
+        click.echo(json.dumps([{"id": c.id, "mode": c.mode.value, "title": c.title, "params": dict(c.params),
+                                "references": list(c.references)} for c in specs], indent=2))
+        return 0
+    for spec in specs:
+        params = ", ".join(f"{k}={v!r}" for k, v in spec.params.items())
+        click.echo(f"{spec.id:<44} {spec.mode.value:<6} {spec.title}" + (f"  [{params}]" if params else ""))
+    return 0
+
+
+# -- entry point --------------------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console-script entry point; returns the process exit code."""
+    try:
+        result = cli.main(args=list(argv) if argv is not None else None, prog_name="conformance", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return int(ExitCode.USAGE)
+    except click.ClickException as exc:
+        exc.show()
+        return int(ExitCode.USAGE)
+    except ConformanceError as exc:
+        if _State.verbose:
+            traceback.print_exc()
+        kind = "error" if not isinstance(exc, UsageError) else "usage error"
+        click.echo(f"{kind}: {exc}", err=True)
+        return int(getattr(exc, "exit_code", ExitCode.USAGE))
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        if _State.verbose:
+            traceback.print_exc()
+        click.echo(f"internal error: {type(exc).__name__}: {exc} (this is a bug; rerun with -v for details)", err=True)
+        return int(ExitCode.INTERNAL)
+    if isinstance(result, int):
+        return result
+    return int(ExitCode.OK)

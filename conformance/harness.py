@@ -1,0 +1,72 @@
+"""Running a profile through pytest in-process: the library entry point behind ``conformance run``.
+
+pytest is isolated from the caller's environment: no plugin autoloading, no ini file, addopts or cache
+from the working directory, and no pytest terminal output (the CLI prints its own summary).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .errors import ConformanceError, UsageError
+from .plugin import ConformanceSession, RunSettings, RunState
+from .profiles import Profile
+from .verdict import ExitCode
+
+__all__ = ["run_profile"]
+
+_DISABLED_PLUGINS = ("cacheprovider", "terminal", "junitxml", "pastebin", "doctest", "stepwise", "logging")
+
+
+@contextmanager
+def _isolated_environment() -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in ("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTEST_ADDOPTS", "PYTEST_PLUGINS")}
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    os.environ.pop("PYTEST_ADDOPTS", None)
+    os.environ.pop("PYTEST_PLUGINS", None)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_profile(
+    settings: RunSettings,
+    *,
+    profile: Profile,
+    spec: Any,
+    selection: str | None = None,
+) -> RunState:
+    """Run ``profile`` against ``spec`` and write the report; return what the session recorded."""
+    session = ConformanceSession(settings, profile=profile, spec=spec, terminal=False)
+    with tempfile.TemporaryDirectory(prefix="conformance-") as scratch:
+        ini = Path(scratch) / "pytest.ini"
+        ini.write_text("[pytest]\n", encoding="utf-8")
+        args = ["-c", str(ini), "--rootdir", scratch, "-q"]
+        for name in _DISABLED_PLUGINS:
+            args += ["-p", f"no:{name}"]
+        if selection:
+            args += ["-k", selection]
+        with _isolated_environment():
+            code = pytest.main(args, plugins=[session])
+    state = session.state
+    if state.error is not None:
+        raise state.error
+    if state.report is None and int(code) == int(pytest.ExitCode.USAGE_ERROR):
+        raise UsageError(f"pytest rejected the selection {selection!r}" if selection else "pytest rejected its arguments")
+    if state.report is None:
+        raise ConformanceError(f"the pytest session ended without a report (pytest exit code {int(code)})")
+    if int(code) not in {int(c) for c in ExitCode}:
+        state.exit_code = int(ExitCode.INTERNAL)
+    return state

@@ -1,0 +1,315 @@
+"""The pytest plugin: one test item per profile requirement, EARL outcomes, the report at the end.
+
+Used two ways:
+
+* directly: ``pytest --conformance-profile interop-pol-core --conformance-spec openapi.yaml [-k C4]``
+  (the plugin is registered through the ``pytest11`` entry point and stays inert without
+  ``--conformance-profile``); the process exits with the verdict code (see ``ExitCode``);
+* by the CLI, which loads the profile and document itself and hands a ``ConformanceSession`` to
+  ``pytest.main`` with pytest's own terminal output switched off.
+
+When active, the plugin replaces collection: the items are the profile's requirements, not test files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .errors import ConformanceError
+from .outcome import Level, Outcome, Status
+from .profiles import Profile, Requirement
+from .registry import CheckContext
+from .runner import Scope, run_requirement
+from .verdict import ExitCode
+
+__all__ = ["ConformanceSession", "RequirementItem", "RunSettings"]
+
+MAX_FINDINGS_SHOWN = 20
+
+_STATUS_KEY = "conformance_status"
+_LEVEL_KEY = "conformance_level"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunSettings:
+    """What to run and where to write; built from CLI flags or pytest options."""
+
+    profile: str
+    spec: str | None = None
+    out_dir: Path = Path("reports")
+    formats: str = "all"
+    product: str | None = None
+    allow_remote_refs: bool = False
+    max_spec_bytes: int | None = None
+    write_files: bool = True
+
+
+@dataclass(slots=True)
+class RunState:
+    """What the session learned; read by the CLI after ``pytest.main`` returns."""
+
+    profile: Profile | None = None
+    spec: Any = None
+    scope: str = Scope.STATIC
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    error: ConformanceError | None = None
+    report: dict[str, Any] | None = None
+    written: Any = None  # conformance.report.WrittenReport
+    selection: str | None = None
+    exit_code: int = int(ExitCode.INTERNAL)
+
+
+# -- options ------------------------------------------------------------------------------------------
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "InterOp-Pol conformance (interop-conformance)")
+    group.addoption(
+        "--conformance-profile",
+        dest="conformance_profile",
+        metavar="ID|PATH",
+        help="run this profile's requirements (e.g. interop-pol-core) instead of collecting test files",
+    )
+    group.addoption("--conformance-spec", dest="conformance_spec", metavar="PATH|URL", help="the OpenAPI document to check")
+    group.addoption(
+        "--conformance-out", dest="conformance_out", metavar="DIR", help="folder for report folders (default: reports)"
+    )
+    group.addoption(
+        "--conformance-format",
+        dest="conformance_format",
+        metavar="LIST",
+        help="comma-separated: json, html, junit, sarif or all (default: all)",
+    )
+    group.addoption("--conformance-name", dest="conformance_name", metavar="NAME", help="product name for the report")
+    group.addoption(
+        "--conformance-allow-remote-refs",
+        dest="conformance_allow_remote_refs",
+        action="store_true",
+        default=False,
+        help="fetch remote $refs (default: report them as findings)",
+    )
+    parser.addini("conformance_profile", "default profile for --conformance-profile", default="")
+    parser.addini("conformance_spec", "default OpenAPI document for --conformance-spec", default="")
+    parser.addini("conformance_out", "default report folder", default="reports")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for level in Level:
+        config.addinivalue_line("markers", f"{level.value.lower()}: a {level.value} conformance requirement")
+    if config.pluginmanager.has_plugin("conformance-session"):
+        return
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller owns the session
+        return
+    profile = config.getoption("conformance_profile") or config.getini("conformance_profile")
+    if not profile:
+        return
+    settings = RunSettings(
+        profile=profile,
+        spec=config.getoption("conformance_spec") or config.getini("conformance_spec") or None,
+        out_dir=Path(config.getoption("conformance_out") or config.getini("conformance_out") or "reports"),
+        formats=config.getoption("conformance_format") or "all",
+        product=config.getoption("conformance_name"),
+        allow_remote_refs=bool(config.getoption("conformance_allow_remote_refs")),
+    )
+    config.pluginmanager.register(ConformanceSession(settings), "conformance-session")
+
+
+# -- items --------------------------------------------------------------------------------------------
+class RequirementFailed(AssertionError):
+    """Raised by a requirement item whose check produced findings."""
+
+
+class RequirementUndetermined(Exception):  # noqa: N818 - shown to users as 'cantTell'
+    """Raised by a requirement item whose check could not decide (cantTell)."""
+
+
+class ProfileCollector(pytest.Collector):
+    def __init__(self, *, conformance: ConformanceSession, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.conformance = conformance
+
+    def collect(self) -> Iterator[RequirementItem]:
+        profile = self.conformance.state.profile
+        assert profile is not None
+        for req in profile.requirements:
+            yield RequirementItem.from_parent(self, name=req.id, requirement=req, conformance=self.conformance)
+
+
+class RequirementItem(pytest.Item):
+    """One profile requirement, run as one test."""
+
+    def __init__(self, *, requirement: Requirement, conformance: ConformanceSession, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.requirement = requirement
+        self.conformance = conformance
+        self.outcome: Outcome | None = None
+        self.extra_keyword_matches.update(
+            {requirement.commitment, requirement.level.value, requirement.check, requirement.title}
+        )
+        self.add_marker(requirement.level.value.lower())
+
+    def runtest(self) -> None:
+        state = self.conformance.state
+        ctx = CheckContext(spec=state.spec, requirement_id=self.requirement.id)
+        outcome = run_requirement(self.requirement, ctx, scope=state.scope)
+        self.outcome = outcome
+        state.outcomes[self.requirement.id] = outcome
+        self.user_properties.append((_STATUS_KEY, outcome.status.value))
+        self.user_properties.append((_LEVEL_KEY, self.requirement.level.value))
+        if outcome.status is Status.FAILED:
+            raise RequirementFailed(outcome.requirement_id)
+        if outcome.status is Status.CANT_TELL:
+            raise RequirementUndetermined(outcome.reason or "could not be determined")
+        if outcome.status in (Status.INAPPLICABLE, Status.UNTESTED):
+            pytest.skip(f"{outcome.status.value}: {outcome.reason or ''}".strip())
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, (RequirementFailed, RequirementUndetermined)) and self.outcome is not None:
+            return describe_outcome(self.requirement, self.outcome)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[str, int | None, str]:
+        return self.requirement.defined_in, None, f"{self.requirement.id} [{self.requirement.level.value}] {self.requirement.title}"
+
+
+def describe_outcome(req: Requirement, outcome: Outcome) -> str:
+    """A short text block: what the requirement is and what was found (used by pytest and the CLI)."""
+    lines = [f"{req.id} [{req.level.value}] {req.title} -> {outcome.status.value}"]
+    if outcome.reason:
+        lines.append(f"  {outcome.reason}")
+    for finding in outcome.findings[:MAX_FINDINGS_SHOWN]:
+        where = finding.pointer or ""
+        if finding.operation:
+            where = f"{finding.operation} ({where})" if where else finding.operation
+        lines.append(f"  - {where}: {finding.message}" if where else f"  - {finding.message}")
+    hidden = len(outcome.findings) - MAX_FINDINGS_SHOWN
+    if hidden > 0:
+        lines.append(f"  … and {hidden} more finding(s) in report.json")
+    return "\n".join(lines)
+
+
+# -- the session --------------------------------------------------------------------------------------
+class ConformanceSession:
+    """Registered once per run; owns loading, collection, outcome capture and the report."""
+
+    def __init__(self, settings: RunSettings, *, profile: Profile | None = None, spec: Any = None,
+                 terminal: bool = True) -> None:
+        self.settings = settings
+        self.state = RunState(profile=profile, spec=spec)
+        self._preloaded = profile is not None
+        self._terminal = terminal
+
+    def _load(self) -> None:
+        from .profiles import load_profile
+        from .spec import DEFAULT_MAX_BYTES, load_spec
+
+        if self.state.profile is None:
+            self.state.profile = load_profile(self.settings.profile)
+        if self.state.spec is None and self.settings.spec:
+            self.state.spec = load_spec(
+                self.settings.spec,
+                allow_remote_refs=self.settings.allow_remote_refs,
+                max_bytes=self.settings.max_spec_bytes or DEFAULT_MAX_BYTES,
+            )
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.state.started_at = datetime.now(timezone.utc)
+        self.state.selection = session.config.getoption("keyword") or None
+        if not self._preloaded:
+            try:
+                self._load()
+            except ConformanceError as error:
+                self.state.error = error
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> bool:
+        items: list[pytest.Item] = []
+        if self.state.error is None and self.state.profile is not None:
+            collector = ProfileCollector.from_parent(session, name=self.state.profile.id, conformance=self)
+            items = list(collector.collect())
+        hook = session.config.hook
+        hook.pytest_collection_modifyitems(session=session, config=session.config, items=items)
+        session.items = items
+        session.testscollected = len(items)
+        hook.pytest_collection_finish(session=session)
+        return True
+
+    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
+        props = dict(getattr(report, "user_properties", ()))
+        status = props.get(_STATUS_KEY)
+        if status is None or report.when != "call":
+            return None
+        level = props.get(_LEVEL_KEY, "MUST")
+        if status == Status.PASSED.value:
+            return "passed", ".", "PASSED"
+        if status == Status.FAILED.value:
+            if level == Level.MUST.value:
+                return "failed", "F", "FAILED"
+            return "warned", "W", f"FAILED ({level})"
+        if status == Status.CANT_TELL.value:
+            return "cantTell", "?", "CANTTELL"
+        if status == Status.INAPPLICABLE.value:
+            return "inapplicable", "-", "INAPPLICABLE"
+        return "untested", "u", "UNTESTED"
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.state.error is not None:
+            self.state.exit_code = int(ExitCode.USAGE)
+            session.exitstatus = self.state.exit_code
+            return
+        profile = self.state.profile
+        if profile is None:
+            return
+        from .report import RunResult, build_report, parse_formats, report_folder, write_report
+
+        run = RunResult(
+            profile=profile,
+            spec=self.state.spec,
+            scope=self.state.scope,
+            started_at=self.state.started_at,
+            finished_at=datetime.now(timezone.utc),
+            outcomes=dict(self.state.outcomes),
+            deselected=tuple(r.id for r in profile.requirements if r.id not in self.state.outcomes),
+            selection=self.state.selection,
+            product=self.settings.product,
+        )
+        report = build_report(run)
+        self.state.report = report
+        self.state.exit_code = int(report["verdict"]["exit_code"])
+        if self.settings.write_files:
+            try:
+                folder = report_folder(self.settings.out_dir, str(report["product"]), self.state.started_at)
+                self.state.written = write_report(report, folder, parse_formats(self.settings.formats))
+            except ConformanceError as error:
+                self.state.error = error
+                self.state.exit_code = int(ExitCode.USAGE)
+        session.exitstatus = self.state.exit_code
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self._terminal:
+            return
+        write = terminalreporter.write_line
+        if self.state.error is not None:
+            write(f"conformance: error: {self.state.error}", red=True, bold=True)
+            return
+        report = self.state.report
+        if report is None:
+            return
+        verdict = report["verdict"]
+        terminalreporter.section("InterOp-Pol conformance")
+        colour = {"CONFORMANT": {"green": True}, "NOT CONFORMANT": {"red": True}}.get(verdict["status"], {"yellow": True})
+        write(f"{verdict['status']} ({verdict['scope']} scope): {verdict['reason']}", bold=True, **colour)
+        if self.state.written is not None:
+            for path in self.state.written.files.values():
+                write(f"  {path}")
+            for problem in self.state.written.errors:
+                write(f"  could not write {problem}", red=True)
+        write(f"exit code {verdict['exit_code']}")
+

@@ -1,0 +1,73 @@
+"""Shared test helpers: build a Spec from a dict, run one check, find the corpus."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import conformance.checks  # noqa: F401 - registers the built-in checks
+from conformance.outcome import Level, Outcome
+from conformance.profiles import Requirement
+from conformance.registry import CHECKS, CheckContext
+from conformance.runner import run_requirement
+from conformance.spec import Spec, load_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+REFERENCE_SPEC = ROOT / "conformance" / "reference" / "openapi.yaml"
+
+
+def write_spec(folder: Path, doc: dict[str, Any] | str, name: str = "openapi.yaml") -> Path:
+    path = folder / name
+    text = doc if isinstance(doc, str) else yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def check_outcome(check_id: str, spec: Spec, requirement_id: str | None = None, **params: Any) -> Outcome:
+    """Run one registered check on ``spec`` with its defaults overlaid by ``params``."""
+    check = CHECKS.get(check_id)
+    unknown = set(params) - set(check.params)
+    assert not unknown, f"unknown params for {check_id}: {unknown}"
+    req = Requirement(
+        id=requirement_id or f"TEST-{check_id}",
+        commitment="C1",
+        level=Level.MUST,
+        title=check.title,
+        check=check_id,
+        params={**check.params, **params},
+        overrides=params,
+        references=check.references,
+        reconstructed=False,
+        rationale=None,
+        defined_in="test",
+    )
+    return run_requirement(req, CheckContext(spec=spec, requirement_id=req.id))
+
+
+def minimal_doc() -> dict[str, Any]:
+    """A small, valid OpenAPI 3.1 document for check tests to modify."""
+    return copy.deepcopy(
+        {
+            "openapi": "3.1.0",
+            "info": {"title": "Test API", "version": "1.0.0", "description": "A test API."},
+            "servers": [{"url": "https://api.example.police.uk/v1"}],
+            "paths": {},
+            "components": {"schemas": {}},
+        }
+    )
+
+
+@pytest.fixture
+def spec_from(tmp_path: Path) -> Callable[..., Spec]:
+    """``spec_from(doc_dict_or_yaml_text)`` -> a loaded Spec."""
+
+    def build(doc: dict[str, Any] | str, name: str = "openapi.yaml") -> Spec:
+        return load_spec(str(write_spec(tmp_path, doc, name)))
+
+    return build
