@@ -35,6 +35,8 @@ class ConformanceError(Exception):
     ``str(error)`` is the single line the CLI prints: ``<source>:<location>: <message> (<hint>)``.
     """
 
+    exit_code = 2  # usage or input error (see conformance.verdict.ExitCode)
+
     def __init__(
         self,
         message: str,
@@ -86,6 +88,8 @@ class TargetError(ConformanceError):
 
 class VerificationError(ConformanceError):
     """A signed report, envelope or key does not verify."""
+
+    exit_code = 1  # verification failed
 
 
 class ReportError(ConformanceError):
