@@ -74,8 +74,8 @@ def load_with_lines(text: str) -> tuple[Any, dict[str, int]]:
         if id(node) in built:
             return built[id(node)]
         if isinstance(node, yaml.ScalarNode):
-            value: Any = _plain_scalar(node.value) if node.style is None and node.tag.startswith("tag:yaml.org,2002:") and node.tag in _IMPLICIT else node.value
-            return value
+            plain = not node.style  # the C loader reports '' for plain scalars, the Python one None
+            return _plain_scalar(node.value) if plain and node.tag in _IMPLICIT else node.value
         if isinstance(node, yaml.SequenceNode):
             items: list[Any] = []
             built[id(node)] = items

@@ -50,18 +50,75 @@ def cli(verbose: int) -> None:
 
 # -- run ----------------------------------------------------------------------------------------------
 @cli.command()
-@click.option("--profile", "profile_ref", required=True, metavar="ID|PATH", help="Profile id (e.g. interop-pol-core), id@version, or a file.")
-@click.option("--spec", "spec_source", required=True, metavar="PATH|URL", help="The OpenAPI document (file or https URL).")
-@click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(file_okay=False, path_type=Path), help="Folder that receives the report folder.")
-@click.option("--format", "formats", default="all", show_default=True, metavar="LIST", help="Comma-separated: json, html, junit, sarif, or all. JSON is always written.")
-@click.option("--name", "product", metavar="NAME", help="Product name for the report (default: the document's info.title).")
-@click.option("-k", "selection", metavar="EXPR", help="Only run requirements matching this pytest -k expression (e.g. 'C4 and not C4-09').")
-@click.option("--allow-remote-refs", is_flag=True, help="Fetch remote $refs (by default they are reported, not fetched).")
-@click.option("--max-spec-size", type=click.IntRange(1, 1024), default=32, show_default=True, metavar="MIB", help="Largest document accepted, in MiB.")
+@click.option(
+    "--profile",
+    "profile_ref",
+    required=True,
+    metavar="ID|PATH",
+    help="Profile id (e.g. interop-pol-core), id@version, or a file.",
+)
+@click.option(
+    "--spec",
+    "spec_source",
+    required=True,
+    metavar="PATH|URL",
+    help="The OpenAPI document (file or https URL).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    default="reports",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder that receives the report folder.",
+)
+@click.option(
+    "--format",
+    "formats",
+    default="all",
+    show_default=True,
+    metavar="LIST",
+    help="Comma-separated: json, html, junit, sarif, or all. JSON is always written.",
+)
+@click.option(
+    "--name",
+    "product",
+    metavar="NAME",
+    help="Product name for the report (default: the document's info.title).",
+)
+@click.option(
+    "-k",
+    "selection",
+    metavar="EXPR",
+    help="Only run requirements matching this pytest -k expression (e.g. 'C4 and not C4-09').",
+)
+@click.option(
+    "--allow-remote-refs",
+    is_flag=True,
+    help="Fetch remote $refs (by default they are reported, not fetched).",
+)
+@click.option(
+    "--max-spec-size",
+    type=click.IntRange(1, 1024),
+    default=32,
+    show_default=True,
+    metavar="MIB",
+    help="Largest document accepted, in MiB.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print report.json to stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the verdict line.")
-def run(profile_ref: str, spec_source: str, out_dir: Path, formats: str, product: str | None, selection: str | None,
-        allow_remote_refs: bool, max_spec_size: int, as_json: bool, quiet: bool) -> int:
+def run(
+    profile_ref: str,
+    spec_source: str,
+    out_dir: Path,
+    formats: str,
+    product: str | None,
+    selection: str | None,
+    allow_remote_refs: bool,
+    max_spec_size: int,
+    as_json: bool,
+    quiet: bool,
+) -> int:
     """Check an OpenAPI document against a profile and write a report.
 
     \b
@@ -80,8 +137,12 @@ def run(profile_ref: str, spec_source: str, out_dir: Path, formats: str, product
     spec = load_spec(spec_source, allow_remote_refs=allow_remote_refs, max_bytes=max_spec_size * 1024 * 1024)
     for issue in spec.issues:
         if issue.kind == "remote-ref":
-            click.echo(f"warning: {spec_source}:{issue.loc.partition('#')[2] or '/'}: {issue.message}", err=True)
-    settings = RunSettings(profile=profile_ref, spec=spec_source, out_dir=out_dir, formats=formats, product=product)
+            click.echo(
+                f"warning: {spec_source}:{issue.loc.partition('#')[2] or '/'}: {issue.message}", err=True
+            )
+    settings = RunSettings(
+        profile=profile_ref, spec=spec_source, out_dir=out_dir, formats=formats, product=product
+    )
     state = run_profile(settings, profile=profile, spec=spec, selection=selection)
     _show(state, as_json=as_json, quiet=quiet)
     return state.exit_code
@@ -108,8 +169,17 @@ def _show(state: Any, *, as_json: bool, quiet: bool) -> None:
 
 # -- demo ---------------------------------------------------------------------------------------------
 @cli.command()
-@click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(file_okay=False, path_type=Path), help="Folder that receives the report folders.")
-@click.option("--format", "formats", default="all", show_default=True, metavar="LIST", help="Report formats to write.")
+@click.option(
+    "--out",
+    "out_dir",
+    default="reports",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder that receives the report folders.",
+)
+@click.option(
+    "--format", "formats", default="all", show_default=True, metavar="LIST", help="Report formats to write."
+)
 def demo(out_dir: Path, formats: str) -> int:
     """Run the core profile on the bundled reference supplier's document and on a flawed copy.
 
@@ -155,8 +225,15 @@ def profiles_list(as_json: bool) -> int:
     rows = []
     for profile_id, version, path in bundled_profiles():
         profile = load_profile(path)
-        rows.append({"id": profile_id, "version": version, "title": profile.title,
-                     "requirements": len(profile.requirements), "path": str(path)})
+        rows.append(
+            {
+                "id": profile_id,
+                "version": version,
+                "title": profile.title,
+                "requirements": len(profile.requirements),
+                "path": str(path),
+            }
+        )
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return 0
@@ -182,18 +259,38 @@ def profiles_show(ref: str, as_json: bool) -> int:
 
     profile = load_profile(ref)
     if as_json:
-        click.echo(json.dumps({
-            "id": profile.id, "version": profile.version, "title": profile.title, "sha256": profile.sha256,
-            "requirements": [{"id": r.id, "commitment": r.commitment, "level": r.level.value, "title": r.title,
-                              "check": r.check, "params": dict(r.params), "references": list(r.references),
-                              "reconstructed": r.reconstructed} for r in profile.requirements],
-        }, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "id": profile.id,
+                    "version": profile.version,
+                    "title": profile.title,
+                    "sha256": profile.sha256,
+                    "requirements": [
+                        {
+                            "id": r.id,
+                            "commitment": r.commitment,
+                            "level": r.level.value,
+                            "title": r.title,
+                            "check": r.check,
+                            "params": dict(r.params),
+                            "references": list(r.references),
+                            "reconstructed": r.reconstructed,
+                        }
+                        for r in profile.requirements
+                    ],
+                },
+                indent=2,
+            )
+        )
         return 0
     click.echo(f"{profile.id} {profile.version} — {profile.title}")
     click.echo(f"file {profile.path}  sha256 {profile.sha256}")
     for req in profile.requirements:
         mark = " [R]" if req.reconstructed else ""
-        click.echo(f"  {req.id:<12} {req.level.value:<6} {req.commitment:<4} {req.title}{mark}  ({req.check})")
+        click.echo(
+            f"  {req.id:<12} {req.level.value:<6} {req.commitment:<4} {req.title}{mark}  ({req.check})"
+        )
     return 0
 
 
@@ -245,8 +342,21 @@ def checks_list(as_json: bool, mode: str | None) -> int:
 
     specs = [c for c in CHECKS.all() if mode is None or c.mode.value == mode]
     if as_json:
-        click.echo(json.dumps([{"id": c.id, "mode": c.mode.value, "title": c.title, "params": dict(c.params),
-                                "references": list(c.references)} for c in specs], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": c.id,
+                        "mode": c.mode.value,
+                        "title": c.title,
+                        "params": dict(c.params),
+                        "references": list(c.references),
+                    }
+                    for c in specs
+                ],
+                indent=2,
+            )
+        )
         return 0
     for spec in specs:
         params = ", ".join(f"{k}={v!r}" for k, v in spec.params.items())
@@ -258,7 +368,9 @@ def checks_list(as_json: bool, mode: str | None) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Console-script entry point; returns the process exit code."""
     try:
-        result = cli.main(args=list(argv) if argv is not None else None, prog_name="conformance", standalone_mode=False)
+        result = cli.main(
+            args=list(argv) if argv is not None else None, prog_name="conformance", standalone_mode=False
+        )
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return int(ExitCode.USAGE)
@@ -274,10 +386,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the last line of defence
+    except Exception as exc:
         if _State.verbose:
             traceback.print_exc()
-        click.echo(f"internal error: {type(exc).__name__}: {exc} (this is a bug; rerun with -v for details)", err=True)
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc} (this is a bug; rerun with -v for details)",
+            err=True,
+        )
         return int(ExitCode.INTERNAL)
     if isinstance(result, int):
         return result

@@ -27,7 +27,9 @@ _DISABLED_PLUGINS = ("cacheprovider", "terminal", "junitxml", "pastebin", "docte
 
 @contextmanager
 def _isolated_environment() -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in ("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTEST_ADDOPTS", "PYTEST_PLUGINS")}
+    saved = {
+        k: os.environ.get(k) for k in ("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTEST_ADDOPTS", "PYTEST_PLUGINS")
+    }
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     os.environ.pop("PYTEST_ADDOPTS", None)
     os.environ.pop("PYTEST_PLUGINS", None)
@@ -41,6 +43,18 @@ def _isolated_environment() -> Iterator[None]:
                 os.environ[key] = value
 
 
+def _check_selection(selection: str) -> None:
+    """Reject a bad ``-k`` expression with our own one-line error (pytest would print its usage text)."""
+    try:
+        from _pytest.mark.expression import Expression
+    except ImportError:  # private API; without it pytest itself reports the problem
+        return
+    try:
+        Expression.compile(selection)
+    except SyntaxError as exc:
+        raise UsageError(f"invalid -k expression {selection!r}: {exc.msg}") from None
+
+
 def run_profile(
     settings: RunSettings,
     *,
@@ -49,11 +63,13 @@ def run_profile(
     selection: str | None = None,
 ) -> RunState:
     """Run ``profile`` against ``spec`` and write the report; return what the session recorded."""
+    if selection:
+        _check_selection(selection)
     session = ConformanceSession(settings, profile=profile, spec=spec, terminal=False)
     with tempfile.TemporaryDirectory(prefix="conformance-") as scratch:
         ini = Path(scratch) / "pytest.ini"
         ini.write_text("[pytest]\n", encoding="utf-8")
-        args = ["-c", str(ini), "--rootdir", scratch, "-q"]
+        args = ["-c", str(ini), "--rootdir", scratch]
         for name in _DISABLED_PLUGINS:
             args += ["-p", f"no:{name}"]
         if selection:
@@ -64,7 +80,9 @@ def run_profile(
     if state.error is not None:
         raise state.error
     if state.report is None and int(code) == int(pytest.ExitCode.USAGE_ERROR):
-        raise UsageError(f"pytest rejected the selection {selection!r}" if selection else "pytest rejected its arguments")
+        raise UsageError(
+            f"pytest rejected the selection {selection!r}" if selection else "pytest rejected its arguments"
+        )
     if state.report is None:
         raise ConformanceError(f"the pytest session ended without a report (pytest exit code {int(code)})")
     if int(code) not in {int(c) for c in ExitCode}:

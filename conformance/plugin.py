@@ -75,9 +75,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="ID|PATH",
         help="run this profile's requirements (e.g. interop-pol-core) instead of collecting test files",
     )
-    group.addoption("--conformance-spec", dest="conformance_spec", metavar="PATH|URL", help="the OpenAPI document to check")
     group.addoption(
-        "--conformance-out", dest="conformance_out", metavar="DIR", help="folder for report folders (default: reports)"
+        "--conformance-spec",
+        dest="conformance_spec",
+        metavar="PATH|URL",
+        help="the OpenAPI document to check",
+    )
+    group.addoption(
+        "--conformance-out",
+        dest="conformance_out",
+        metavar="DIR",
+        help="folder for report folders (default: reports)",
     )
     group.addoption(
         "--conformance-format",
@@ -85,7 +93,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="LIST",
         help="comma-separated: json, html, junit, sarif or all (default: all)",
     )
-    group.addoption("--conformance-name", dest="conformance_name", metavar="NAME", help="product name for the report")
+    group.addoption(
+        "--conformance-name", dest="conformance_name", metavar="NAME", help="product name for the report"
+    )
     group.addoption(
         "--conformance-allow-remote-refs",
         dest="conformance_allow_remote_refs",
@@ -124,7 +134,7 @@ class RequirementFailed(AssertionError):
     """Raised by a requirement item whose check produced findings."""
 
 
-class RequirementUndetermined(Exception):  # noqa: N818 - shown to users as 'cantTell'
+class RequirementUndetermined(Exception):
     """Raised by a requirement item whose check could not decide (cantTell)."""
 
 
@@ -137,7 +147,9 @@ class ProfileCollector(pytest.Collector):
         profile = self.conformance.state.profile
         assert profile is not None
         for req in profile.requirements:
-            yield RequirementItem.from_parent(self, name=req.id, requirement=req, conformance=self.conformance)
+            yield RequirementItem.from_parent(
+                self, name=req.id, requirement=req, conformance=self.conformance
+            )
 
 
 class RequirementItem(pytest.Item):
@@ -169,12 +181,19 @@ class RequirementItem(pytest.Item):
             pytest.skip(f"{outcome.status.value}: {outcome.reason or ''}".strip())
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        if isinstance(excinfo.value, (RequirementFailed, RequirementUndetermined)) and self.outcome is not None:
+        if (
+            isinstance(excinfo.value, (RequirementFailed, RequirementUndetermined))
+            and self.outcome is not None
+        ):
             return describe_outcome(self.requirement, self.outcome)
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[str, int | None, str]:
-        return self.requirement.defined_in, None, f"{self.requirement.id} [{self.requirement.level.value}] {self.requirement.title}"
+        return (
+            self.requirement.defined_in,
+            None,
+            f"{self.requirement.id} [{self.requirement.level.value}] {self.requirement.title}",
+        )
 
 
 def describe_outcome(req: Requirement, outcome: Outcome) -> str:
@@ -197,8 +216,14 @@ def describe_outcome(req: Requirement, outcome: Outcome) -> str:
 class ConformanceSession:
     """Registered once per run; owns loading, collection, outcome capture and the report."""
 
-    def __init__(self, settings: RunSettings, *, profile: Profile | None = None, spec: Any = None,
-                 terminal: bool = True) -> None:
+    def __init__(
+        self,
+        settings: RunSettings,
+        *,
+        profile: Profile | None = None,
+        spec: Any = None,
+        terminal: bool = True,
+    ) -> None:
         self.settings = settings
         self.state = RunState(profile=profile, spec=spec)
         self._preloaded = profile is not None
@@ -230,17 +255,23 @@ class ConformanceSession:
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> bool:
         items: list[pytest.Item] = []
+        hook = session.config.hook
         if self.state.error is None and self.state.profile is not None:
             collector = ProfileCollector.from_parent(session, name=self.state.profile.id, conformance=self)
             items = list(collector.collect())
-        hook = session.config.hook
+            # Tell reporters what was collected, as pytest's own collection would.
+            hook.pytest_collectreport(
+                report=pytest.CollectReport(collector.nodeid, "passed", None, list(items))
+            )
         hook.pytest_collection_modifyitems(session=session, config=session.config, items=items)
         session.items = items
         session.testscollected = len(items)
         hook.pytest_collection_finish(session=session)
         return True
 
-    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
+    def pytest_report_teststatus(
+        self, report: pytest.TestReport, config: pytest.Config
+    ) -> tuple[str, str, str] | None:
         props = dict(getattr(report, "user_properties", ()))
         status = props.get(_STATUS_KEY)
         if status is None or report.when != "call":
@@ -304,7 +335,9 @@ class ConformanceSession:
             return
         verdict = report["verdict"]
         terminalreporter.section("InterOp-Pol conformance")
-        colour = {"CONFORMANT": {"green": True}, "NOT CONFORMANT": {"red": True}}.get(verdict["status"], {"yellow": True})
+        colour = {"CONFORMANT": {"green": True}, "NOT CONFORMANT": {"red": True}}.get(
+            verdict["status"], {"yellow": True}
+        )
         write(f"{verdict['status']} ({verdict['scope']} scope): {verdict['reason']}", bold=True, **colour)
         if self.state.written is not None:
             for path in self.state.written.files.values():
@@ -312,4 +345,3 @@ class ConformanceSession:
             for problem in self.state.written.errors:
                 write(f"  could not write {problem}", red=True)
         write(f"exit code {verdict['exit_code']}")
-

@@ -130,7 +130,9 @@ def bundled_profiles() -> list[tuple[str, str, Path]]:
             header = _peek_header(path)
             if header is not None:
                 found.setdefault(header, path)
-    return sorted(((pid, ver, path) for (pid, ver), path in found.items()), key=lambda t: (t[0], _semver_key(t[1])))
+    return sorted(
+        ((pid, ver, path) for (pid, ver), path in found.items()), key=lambda t: (t[0], _semver_key(t[1]))
+    )
 
 
 def _peek_header(path: Path) -> tuple[str, str] | None:
@@ -218,7 +220,9 @@ def _read_raw(path: Path) -> _Raw:
     try:
         data, lines = load_with_lines(text)
     except YamlProblem as exc:
-        raise ProfileError(exc.message, source=display, location=str(exc.line) if exc.line else None) from None
+        raise ProfileError(
+            exc.message, source=display, location=str(exc.line) if exc.line else None
+        ) from None
     if not isinstance(data, dict):
         raise ProfileError("a profile must be a YAML mapping", source=display, location="1")
     raw = _Raw(path=path, data=data, lines=lines, sha256=hashlib.sha256(content).hexdigest())
@@ -241,6 +245,11 @@ def _validate_schema(raw: _Raw) -> None:
     error = errors[0]
     tokens = [str(t) for t in error.absolute_path]
     pointer = "".join("/" + escape(t) for t in tokens)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        extras = sorted(set(error.instance) - allowed)
+        if extras:
+            pointer += "/" + escape(extras[0])  # point at the unknown key's own line
     field = _field_name(tokens, raw.data)
     message, hint = _explain(error, field)
     raise ProfileError(message, source=str(raw.path), location=raw.where(pointer), hint=hint)
@@ -250,7 +259,9 @@ def _validate_schema(raw: _Raw) -> None:
 def _fast_validator() -> Any:
     import jsonschema_rs
 
-    return jsonschema_rs.validator_for(orjson.loads((bundled_profiles_dir() / "profile.schema.json").read_bytes()))
+    return jsonschema_rs.validator_for(
+        orjson.loads((bundled_profiles_dir() / "profile.schema.json").read_bytes())
+    )
 
 
 def _field_name(tokens: list[str], data: Any) -> str:
@@ -293,7 +304,10 @@ def _explain(error: Any, field: str) -> tuple[str, str | None]:
             return f"'{field}' must be a semantic version such as 1.0.0 (got {error.instance!r})", None
         return f"'{field}' has an invalid value {error.instance!r}", f"it must match {error.validator_value}"
     if kind == "type":
-        return f"'{field}' must be of type {error.validator_value} (got {type(error.instance).__name__})", None
+        return (
+            f"'{field}' must be of type {error.validator_value} (got {type(error.instance).__name__})",
+            None,
+        )
     return f"'{field}': {error.message}", None
 
 
@@ -465,7 +479,9 @@ def _requirement(entry: Mapping[str, Any], raw: _Raw, pointer: str) -> Requireme
             f"requirement {entry['id']!r}: unknown check {check_id!r}",
             source=str(raw.path),
             location=raw.where(f"{pointer}/check"),
-            hint=f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "see `conformance checks list`",
+            hint=f"did you mean {' or '.join(repr(c) for c in close)}?"
+            if close
+            else "see `conformance checks list`",
         )
     spec = CHECKS.get(check_id)
     overrides = dict(entry.get("with", {}))
@@ -475,7 +491,11 @@ def _requirement(entry: Mapping[str, Any], raw: _Raw, pointer: str) -> Requireme
             hint = (
                 f"did you mean '{close[0]}'?"
                 if close
-                else (f"parameters of {check_id}: {', '.join(spec.params)}" if spec.params else f"{check_id} takes no parameters")
+                else (
+                    f"parameters of {check_id}: {', '.join(spec.params)}"
+                    if spec.params
+                    else f"{check_id} takes no parameters"
+                )
             )
             raise ProfileError(
                 f"requirement {entry['id']!r}: unknown parameter '{name}' for check {check_id!r}",

@@ -41,7 +41,7 @@ _ID = re.compile(r"^[a-z][a-z0-9]*(\.[a-z0-9][a-z0-9-]*)+$")
 _PARAM_TYPES = (bool, int, str, list, dict, type(None))
 
 
-class Inapplicable(Exception):  # noqa: N818 - a signal, not an error
+class Inapplicable(Exception):
     """Raised by a check body: the requirement does not apply to this API."""
 
     def __init__(self, reason: str) -> None:
@@ -49,7 +49,7 @@ class Inapplicable(Exception):  # noqa: N818 - a signal, not an error
         self.reason = reason
 
 
-class CantTell(Exception):  # noqa: N818 - a signal, not an error
+class CantTell(Exception):
     """Raised by a check body: the input does not let the check decide."""
 
     def __init__(self, reason: str) -> None:
@@ -122,7 +122,7 @@ CHECKS: Registry[CheckSpec] = Registry("check")
 
 def check(
     *,
-    id: str,  # noqa: A002 - the natural name in a declaration
+    id: str,
     mode: Mode | str,
     title: str,
     references: tuple[str, ...] = (),
@@ -135,19 +135,26 @@ def check(
     def decorate(func: Callable[..., Iterator[Finding]]) -> Callable[..., Iterator[Finding]]:
         where = f"{func.__module__}.{func.__qualname__}"
         if not _ID.match(id):
-            raise CheckDefinitionError(f"check id '{id}' must look like 'area.topic' in lower case", source=where)
+            raise CheckDefinitionError(
+                f"check id '{id}' must look like 'area.topic' in lower case", source=where
+            )
         try:
             check_mode = Mode(mode)
         except ValueError:
-            raise CheckDefinitionError(f"'mode' must be 'static' or 'live' (got {mode!r})", source=where) from None
+            raise CheckDefinitionError(
+                f"'mode' must be 'static' or 'live' (got {mode!r})", source=where
+            ) from None
         for name, default in declared.items():
             if not isinstance(default, _PARAM_TYPES):
                 raise CheckDefinitionError(
-                    f"parameter '{name}' default must be JSON-like, not {type(default).__name__}", source=where
+                    f"parameter '{name}' default must be JSON-like, not {type(default).__name__}",
+                    source=where,
                 )
         _check_signature(func, declared, where)
         if not inspect.isgeneratorfunction(func):
-            raise CheckDefinitionError("a check must be a generator function that yields findings", source=where)
+            raise CheckDefinitionError(
+                "a check must be a generator function that yields findings", source=where
+            )
         CHECKS.register(
             id,
             CheckSpec(
@@ -177,7 +184,9 @@ def _check_signature(func: Callable[..., Any], declared: Mapping[str, Any], wher
     keyword = {p.name for p in parameters[1:] if p.kind is inspect.Parameter.KEYWORD_ONLY}
     others = [p.name for p in parameters[1:] if p.kind is not inspect.Parameter.KEYWORD_ONLY]
     if others:
-        raise CheckDefinitionError(f"check parameters must be keyword-only: {', '.join(others)}", source=where)
+        raise CheckDefinitionError(
+            f"check parameters must be keyword-only: {', '.join(others)}", source=where
+        )
     if keyword != set(declared):
         missing = sorted(set(declared) - keyword)
         extra = sorted(keyword - set(declared))

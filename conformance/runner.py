@@ -6,7 +6,7 @@ Pure functions, so the decision logic is tested without pytest; the pytest plugi
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .outcome import Finding, Mode, Outcome, Status
@@ -70,15 +70,30 @@ def run_requirement(requirement: Requirement, ctx: CheckContext, *, scope: str =
         reason = predicate(ctx)
         if reason:
             return done(Status.INAPPLICABLE, reason=reason)
+    collected: list[Finding] = []
     try:
-        findings = dedupe_findings(spec.func(ctx, **requirement.params))
+        for found in spec.func(ctx, **requirement.params):
+            collected.append(found)
     except Inapplicable as signal:
-        return done(Status.INAPPLICABLE, reason=signal.reason)
+        if not collected:
+            return done(Status.INAPPLICABLE, reason=signal.reason)
+        stopped = f"the check declared itself inapplicable after reporting findings: {signal.reason}"
+        return done(Status.CANT_TELL, dedupe_findings(collected), reason=stopped)
     except CantTell as signal:
-        return done(Status.CANT_TELL, reason=signal.reason)
-    except Exception as exc:  # noqa: BLE001 - a broken check must not stop the run
-        return done(Status.CANT_TELL, reason=f"the check raised {type(exc).__name__}: {_short(str(exc))}")
+        return _stopped_early(done, collected, signal.reason)
+    except Exception as exc:  # a broken check must not stop the run
+        return _stopped_early(done, collected, f"the check raised {type(exc).__name__}: {_short(str(exc))}")
+    findings = dedupe_findings(collected)
     return done(Status.FAILED if findings else Status.PASSED, findings)
+
+
+def _stopped_early(done: Callable[..., Outcome], collected: list[Finding], reason: str) -> Outcome:
+    """A check that stops part-way: findings it already made are real failures, so they are kept."""
+    if collected:
+        return done(
+            Status.FAILED, dedupe_findings(collected), reason=f"{reason} (after {len(collected)} finding(s))"
+        )
+    return done(Status.CANT_TELL, reason=reason)
 
 
 def dedupe_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:

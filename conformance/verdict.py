@@ -81,7 +81,9 @@ def _in_scope(req: Requirement, scope: str) -> bool:
     return scope_includes(scope, CHECKS.get(req.check).mode)
 
 
-def _decide(reqs: list[Requirement], outcomes: Mapping[str, Outcome], scope: str) -> tuple[Verdict, list[str], list[str]]:
+def _decide(
+    reqs: list[Requirement], outcomes: Mapping[str, Outcome], scope: str
+) -> tuple[Verdict, list[str], list[str]]:
     failed, undetermined = [], []
     for req in reqs:
         if req.level is not Level.MUST or not _in_scope(req, scope):
@@ -112,9 +114,13 @@ def compute_verdict(
     reqs = list(profile.requirements)
     verdict, failed, undetermined = _decide(reqs, outcomes, scope)
     blockers: list[str] = []
-    missing_declarations = [d.id for d in profile.declarations if d.required and d.id not in declarations_present]
+    missing_declarations = [
+        d.id for d in profile.declarations if d.required and d.id not in declarations_present
+    ]
     if scope != "full":
-        blockers.append(f"the run's scope is {scope}: only a full (static + live) run backs a conformance claim")
+        blockers.append(
+            f"the run's scope is {scope}: only a full (static + live) run backs a conformance claim"
+        )
     if deselected:
         blockers.append(f"{len(deselected)} requirement(s) were deselected")
     if missing_declarations and scope == "full":
@@ -125,13 +131,17 @@ def compute_verdict(
         reason = f"{len(failed)} MUST requirement(s) failed: {', '.join(failed)}"
     elif verdict is Verdict.INCOMPLETE:
         if undetermined:
-            reason = f"{len(undetermined)} MUST requirement(s) could not be determined: {', '.join(undetermined)}"
+            reason = (
+                f"{len(undetermined)} MUST requirement(s) could not be determined: {', '.join(undetermined)}"
+            )
         else:
             reason = f"required declarations missing: {', '.join(missing_declarations)}"
     else:
         reason = f"every applicable MUST requirement in the {scope} scope passed"
     warnings = tuple(
-        r.id for r in reqs if r.level is not Level.MUST and (o := outcomes.get(r.id)) and o.status is Status.FAILED
+        r.id
+        for r in reqs
+        if r.level is not Level.MUST and (o := outcomes.get(r.id)) and o.status is Status.FAILED
     )
     counts = {status.value: 0 for status in Status}
     for req in reqs:
@@ -160,12 +170,18 @@ def _select(selector: str, reqs: list[Requirement]) -> list[Requirement]:
     return [
         r
         for r in reqs
-        if r.id == rid or (rid is None and r.commitment == commitment and (level is None or r.level.value == level))
+        if r.id == rid
+        or (rid is None and r.commitment == commitment and (level is None or r.level.value == level))
     ]
 
 
-def _tier(name: str, tier: object, reqs: list[Requirement], outcomes: Mapping[str, Outcome],
-          declarations_present: tuple[str, ...]) -> TierResult:
+def _tier(
+    name: str,
+    tier: object,
+    reqs: list[Requirement],
+    outcomes: Mapping[str, Outcome],
+    declarations_present: tuple[str, ...],
+) -> TierResult:
     missing: list[str] = []
     for selector in (*getattr(tier, "requires_passed", ()), *getattr(tier, "requires_reported", ())):
         if not _select(selector, reqs):
@@ -186,7 +202,9 @@ def _tier(name: str, tier: object, reqs: list[Requirement], outcomes: Mapping[st
     return TierResult(tier=name, met=not missing, missing=tuple(missing))
 
 
-def _maturity(profile: Profile, reqs: list[Requirement], outcomes: Mapping[str, Outcome], scope: str) -> tuple[LevelResult, ...]:
+def _maturity(
+    profile: Profile, reqs: list[Requirement], outcomes: Mapping[str, Outcome], scope: str
+) -> tuple[LevelResult, ...]:
     results = []
     for level in MATURITY_LEVELS:
         commitments = tuple(c for c, info in profile.commitments.items() if info.get("maturity") == level)
@@ -195,7 +213,15 @@ def _maturity(profile: Profile, reqs: list[Requirement], outcomes: Mapping[str, 
         for req in members:
             outcome = outcomes.get(req.id)
             counts[(outcome.status if outcome else Status.UNTESTED).value] += 1
-        ran = [r for r in members if (o := outcomes.get(r.id)) is not None and o.status is not Status.UNTESTED]
+        # A level is only judged when a MUST or SHOULD of it ran: a lone MAY heuristic (or nothing but
+        # missing declarations) is no basis for calling a level conformant.
+        ran = [
+            r
+            for r in members
+            if r.level is not Level.MAY
+            and (o := outcomes.get(r.id)) is not None
+            and o.status is not Status.UNTESTED
+        ]
         verdict = _decide(members, outcomes, scope)[0] if ran else None
         results.append(LevelResult(level=level, commitments=commitments, verdict=verdict, counts=counts))
     return tuple(results)

@@ -33,6 +33,9 @@ from .model import (
     child,
     unescape_token,
 )
+from .model import (
+    escape_token as _escape,
+)
 
 _MAP_KEYWORDS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
 _ONE_KEYWORDS = (
@@ -59,7 +62,7 @@ _PATH_TEMPLATE = re.compile(r"\{([^{}]+)\}")
 
 
 def _as_map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    return value if type(value) is dict else {}
 
 
 def _text(value: Any) -> str | None:
@@ -184,7 +187,11 @@ class SpecIndex:
     @cached_property
     def response_schema_roots(self) -> tuple[Loc, ...]:
         return tuple(
-            m.schema for op in self.operations for r in op.responses for m in r.content if m.schema is not None
+            m.schema
+            for op in self.operations
+            for r in op.responses
+            for m in r.content
+            if m.schema is not None
         )
 
     @cached_property
@@ -234,57 +241,92 @@ class _Builder:
         return loc, value
 
     # -- schema walk ----------------------------------------------------------------------------------
-    def schema(self, loc: Loc, value: Any, *, parent: Loc | None = None, keyword: str | None = None,
-               name: str | None = None, component: str | None = None) -> Loc:
+    def schema(
+        self,
+        loc: Loc,
+        value: Any,
+        *,
+        parent: Loc | None = None,
+        keyword: str | None = None,
+        name: str | None = None,
+        component: str | None = None,
+    ) -> Loc:
         """Record the schema at ``loc`` and everything below it (once)."""
+        # The hot loop of loading: parsed data is plain dicts/lists, so exact type checks stand in
+        # for isinstance(Mapping) (an ABC check, several times slower).
         schemas = self.index.schemas
         edges = self.index.edges
+        resolve = self.docs.resolve
+        value_at = self.docs.value_at
         stack: list[tuple[Loc, Any, Loc | None, str | None, str | None, str | None]] = [
             (loc, value, parent, keyword, name, component)
         ]
+        pop = stack.pop
+        push = stack.append
         while stack:
-            cur, val, par, kw, nm, comp = stack.pop()
+            cur, val, par, kw, nm, comp = pop()
             if cur in schemas:
                 continue
-            if not isinstance(val, (Mapping, bool)):
+            kind = type(val)
+            if kind is not dict and kind is not bool:
                 continue
             ref_target: Loc | None = None
             out: list[Loc] = []
-            if isinstance(val, Mapping):
+            if kind is dict:
                 ref = val.get("$ref")
-                if isinstance(ref, str):
-                    ref_target = self.docs.resolve(ref, child(cur, "$ref"))
+                if type(ref) is str:
+                    ref_target = resolve(ref, cur + "/$ref")
                     if ref_target is not None:
                         out.append(ref_target)
                         if ref_target not in schemas:
-                            stack.append(
-                                (ref_target, self.docs.value_at(ref_target), None, None, None, _component_name(ref_target))
+                            push(
+                                (
+                                    ref_target,
+                                    value_at(ref_target),
+                                    None,
+                                    None,
+                                    None,
+                                    _component_name(ref_target),
+                                )
                             )
                 for key in _MAP_KEYWORDS:
                     sub = val.get(key)
-                    if isinstance(sub, Mapping):
+                    if type(sub) is dict:
+                        base = f"{cur}/{key}/"
                         for sub_name, sub_schema in sub.items():
-                            sub_loc = child(cur, key, sub_name)
+                            sub_loc = base + _escape(sub_name)
                             out.append(sub_loc)
-                            stack.append((sub_loc, sub_schema, cur, key, sub_name if key == "properties" else None, comp))
+                            push(
+                                (
+                                    sub_loc,
+                                    sub_schema,
+                                    cur,
+                                    key,
+                                    sub_name if key == "properties" else None,
+                                    comp,
+                                )
+                            )
                 for key in _ONE_KEYWORDS:
                     sub = val.get(key)
-                    if isinstance(sub, (Mapping, bool)) and not (key == "additionalProperties" and isinstance(sub, bool)):
-                        sub_loc = child(cur, key)
+                    if sub is None:
+                        continue
+                    sub_kind = type(sub)
+                    if sub_kind is dict or (sub_kind is bool and key != "additionalProperties"):
+                        sub_loc = f"{cur}/{key}"
                         out.append(sub_loc)
-                        stack.append((sub_loc, sub, cur, key, None, comp))
-                    elif key == "items" and isinstance(sub, list):
+                        push((sub_loc, sub, cur, key, None, comp))
+                    elif key == "items" and sub_kind is list:
                         for i, item in enumerate(sub):
-                            sub_loc = child(cur, key, i)
+                            sub_loc = f"{cur}/{key}/{i}"
                             out.append(sub_loc)
-                            stack.append((sub_loc, item, cur, key, None, comp))
+                            push((sub_loc, item, cur, key, None, comp))
                 for key in _LIST_KEYWORDS:
                     sub = val.get(key)
-                    if isinstance(sub, list):
+                    if type(sub) is list:
                         for i, item in enumerate(sub):
-                            sub_loc = child(cur, key, i)
+                            sub_loc = f"{cur}/{key}/{i}"
                             out.append(sub_loc)
-                            stack.append((sub_loc, item, cur, key, None, comp))
+                            push((sub_loc, item, cur, key, None, comp))
             schemas[cur] = SchemaNode(
                 loc=cur, schema=val, parent=par, keyword=kw, name=nm, ref=ref_target, component=comp
             )
@@ -296,33 +338,53 @@ class _Builder:
     def _servers(self) -> None:
         servers: list[Server] = []
         if self.oas3:
-            raw = self.root.get("servers")
-            if isinstance(raw, list):
-                for i, entry in enumerate(raw):
-                    if isinstance(entry, Mapping) and isinstance(entry.get("url"), str):
-                        servers.append(
-                            Server(
-                                url=entry["url"],
-                                loc=f"#/servers/{i}",
-                                description=_text(entry.get("description")),
-                                variables=_as_map(entry.get("variables")),
-                            )
-                        )
+            servers.extend(self._server_list(self.root.get("servers"), "#/servers", "root"))
+            for path, item in _as_map(self.root.get("paths")).items():
+                item = _as_map(item)
+                item_loc = child("#/paths", path)
+                servers.extend(self._server_list(item.get("servers"), child(item_loc, "servers"), "path"))
+                for method in HTTP_METHODS:
+                    op = _as_map(item.get(method))
+                    servers.extend(
+                        self._server_list(op.get("servers"), child(item_loc, method, "servers"), "operation")
+                    )
         else:
             host = self.root.get("host")
+            base_path = self.root.get("basePath") if isinstance(self.root.get("basePath"), str) else ""
             if isinstance(host, str) and host:
-                base_path = self.root.get("basePath") if isinstance(self.root.get("basePath"), str) else ""
-                schemes = self.root.get("schemes")
-                if not isinstance(schemes, list) or not schemes:
-                    schemes = ["https"]  # the scheme the document is served with; unknown, assume https
-                    loc = "#/host"
-                else:
-                    loc = "#/schemes"
-                for scheme in schemes:
+                raw_schemes = self.root.get("schemes")
+                schemes: list[Any] = raw_schemes if isinstance(raw_schemes, list) else []
+                declared = bool(schemes)
+                # Without `schemes` the API is served with the scheme the document came from: https assumed.
+                for i, scheme in enumerate(schemes if declared else ["https"]):
                     servers.append(
-                        Server(url=f"{scheme}://{host}{base_path}", loc=loc, description=None, variables={})
+                        Server(
+                            url=f"{scheme}://{host}{base_path}",
+                            loc=f"#/schemes/{i}" if declared else "#/host",
+                            description=None,
+                            variables={},
+                            scheme_declared=declared,
+                        )
                     )
+            elif base_path:
+                servers.append(Server(url=base_path, loc="#/basePath", description=None, variables={}))
         self.index.servers = tuple(servers)
+
+    @staticmethod
+    def _server_list(raw: Any, base: Loc, scope: str) -> list[Server]:
+        if not isinstance(raw, list):
+            return []
+        return [
+            Server(
+                url=entry["url"],
+                loc=f"{base}/{i}",
+                description=_text(entry.get("description")),
+                variables=_as_map(entry.get("variables")),
+                scope=scope,
+            )
+            for i, entry in enumerate(raw)
+            if isinstance(entry, Mapping) and isinstance(entry.get("url"), str)
+        ]
 
     def _security_schemes(self) -> None:
         if self.oas3:
@@ -345,16 +407,16 @@ class _Builder:
                         flows.append(
                             OAuthFlow(
                                 kind=flow_name,
-                                scopes=_as_map(_as_map(flow).get("scopes")),
+                                scopes={str(k): v for k, v in _as_map(_as_map(flow).get("scopes")).items()},
                                 loc=child(loc, "flows", flow_name),
                             )
                         )
                 else:
-                    flow_name = scheme.get("flow")
+                    swagger_flow = str(scheme.get("flow"))
                     flows.append(
                         OAuthFlow(
-                            kind=_SWAGGER_FLOW_NAMES.get(str(flow_name), str(flow_name)),
-                            scopes=_as_map(scheme.get("scopes")),
+                            kind=_SWAGGER_FLOW_NAMES.get(swagger_flow, swagger_flow),
+                            scopes={str(k): v for k, v in _as_map(scheme.get("scopes")).items()},
                             loc=loc,
                         )
                     )
@@ -362,9 +424,13 @@ class _Builder:
                 name=name,
                 type=str(kind),
                 loc=loc,
-                http_scheme=(str(scheme.get("scheme")).lower() if kind == "http" else ("basic" if kind == "basic" else None)),
-                api_key_in=str(scheme.get("in")) if kind == "apiKey" else None,
-                api_key_name=str(scheme.get("name")) if kind == "apiKey" else None,
+                http_scheme=(
+                    str(scheme.get("scheme")).lower()
+                    if kind == "http"
+                    else ("basic" if kind == "basic" else None)
+                ),
+                api_key_in=_text(scheme.get("in")) if kind == "apiKey" else None,
+                api_key_name=_text(scheme.get("name")) if kind == "apiKey" else None,
                 flows=tuple(flows),
                 raw=scheme,
             )
@@ -429,7 +495,11 @@ class _Builder:
         for media_name, media_obj in _as_map(body.get("content")).items():
             media_obj = _as_map(media_obj)
             media_loc = child(loc, "content", media_name)
-            schema_loc = self.schema(child(media_loc, "schema"), media_obj["schema"]) if "schema" in media_obj else None
+            schema_loc = (
+                self.schema(child(media_loc, "schema"), media_obj["schema"])
+                if "schema" in media_obj
+                else None
+            )
             media.append(
                 MediaType(
                     media_type=media_name,
@@ -440,7 +510,9 @@ class _Builder:
             )
         return loc, body, tuple(media)
 
-    def _response(self, loc: Loc, value: Any, *, status: str | None, produces: tuple[str, ...] = ()) -> Response | None:
+    def _response(
+        self, loc: Loc, value: Any, *, status: str | None, produces: tuple[str, ...] = ()
+    ) -> Response | None:
         if self.oas3:
             content = self._content(loc, value)
             if content is None:
@@ -463,11 +535,14 @@ class _Builder:
         headers: list[Header] = []
         for header_name, header in _as_map(body.get("headers")).items():
             header_loc = child(loc, "headers", header_name)
+            header_schema: Loc | None
             if self.oas3:
-                schema_loc = self._schema_holder(header_loc, header)
+                header_schema = self._schema_holder(header_loc, header)
+            elif isinstance(header, Mapping):
+                header_schema = self.schema(header_loc, header, keyword="header")
             else:
-                schema_loc = self.schema(header_loc, header, keyword="header") if isinstance(header, Mapping) else None
-            headers.append(Header(name=header_name, loc=header_loc, schema=schema_loc))
+                header_schema = None
+            headers.append(Header(name=header_name, loc=header_loc, schema=header_schema))
         return Response(
             status=status or "",
             loc=loc,
@@ -489,7 +564,8 @@ class _Builder:
                 continue
             item_loc, item = resolved
             item = _as_map(item)
-            shared = item.get("parameters") if isinstance(item.get("parameters"), list) else []
+            shared_raw = item.get("parameters")
+            shared: list[Any] = shared_raw if isinstance(shared_raw, list) else []
             for method in HTTP_METHODS:
                 op = item.get(method)
                 if not isinstance(op, Mapping):
@@ -498,12 +574,23 @@ class _Builder:
                 operations.append(self._operation(path, method, op_loc, op, item_loc, shared, root_security))
         self.index.operations = tuple(operations)
 
-    def _operation(self, path: str, method: str, loc: Loc, op: Mapping[str, Any], item_loc: Loc,
-                   shared: list[Any], root_security: Any) -> Operation:
+    def _operation(
+        self,
+        path: str,
+        method: str,
+        loc: Loc,
+        op: Mapping[str, Any],
+        item_loc: Loc,
+        shared: list[Any],
+        root_security: Any,
+    ) -> Operation:
         params: dict[tuple[str, str], Parameter] = {}
         body: RequestBody | None = None
         form_params: list[Parameter] = []
-        for base, raw_list in ((child(item_loc, "parameters"), shared), (child(loc, "parameters"), op.get("parameters"))):
+        for base, raw_list in (
+            (child(item_loc, "parameters"), shared),
+            (child(loc, "parameters"), op.get("parameters")),
+        ):
             if not isinstance(raw_list, list):
                 continue
             for i, raw in enumerate(raw_list):
@@ -520,11 +607,14 @@ class _Builder:
                         loc=p_loc,
                         required=bool(p.get("required")),
                         content=tuple(
-                            MediaType(media_type=m, loc=p_loc, schema=schema_loc, has_example=False) for m in consumes
+                            MediaType(media_type=m, loc=p_loc, schema=schema_loc, has_example=False)
+                            for m in consumes
                         ),
                     )
                     continue
-                schema_loc = self._schema_holder(p_loc, p) if self.oas3 else self._swagger_param_schema(p_loc, p)
+                schema_loc = (
+                    self._schema_holder(p_loc, p) if self.oas3 else self._swagger_param_schema(p_loc, p)
+                )
                 param = Parameter(
                     name=str(p.get("name", "")),
                     location=where,
@@ -546,13 +636,17 @@ class _Builder:
             body = RequestBody(
                 loc=form_params[0].loc,
                 required=any(p.required for p in form_params),
-                content=tuple(MediaType(media_type=m, loc=loc, schema=None, has_example=False) for m in consumes),
+                content=tuple(
+                    MediaType(media_type=m, loc=loc, schema=None, has_example=False) for m in consumes
+                ),
             )
         responses: list[Response] = []
         produces = () if self.oas3 else self._media_list(op, "produces")
         for status, raw in _as_map(op.get("responses")).items():
             status_text = str(status)
-            response = self._response(child(loc, "responses", status_text), raw, status=status_text, produces=produces)
+            response = self._response(
+                child(loc, "responses", status_text), raw, status=status_text, produces=produces
+            )
             if response is not None:
                 responses.append(response)
         if "security" in op:
@@ -568,7 +662,9 @@ class _Builder:
             operation_id=_text(op.get("operationId")),
             summary=_text(op.get("summary")),
             description=_text(op.get("description")),
-            tags=tuple(t for t in op.get("tags", ()) if isinstance(t, str)) if isinstance(op.get("tags"), list) else (),
+            tags=tuple(t for t in op.get("tags", ()) if isinstance(t, str))
+            if isinstance(op.get("tags"), list)
+            else (),
             deprecated=op.get("deprecated") is True,
             parameters=tuple(params.values()),
             request_body=body,
@@ -580,7 +676,9 @@ class _Builder:
         self._check_path_template(operation)
         return operation
 
-    def _media_list(self, op: Mapping[str, Any], key: str, default: tuple[str, ...] = ("application/json",)) -> tuple[str, ...]:
+    def _media_list(
+        self, op: Mapping[str, Any], key: str, default: tuple[str, ...] = ("application/json",)
+    ) -> tuple[str, ...]:
         value = op.get(key, self.root.get(key))
         if isinstance(value, list) and value:
             return tuple(str(v) for v in value)

@@ -43,7 +43,7 @@ def locate(doc: SourceDocument, pointers: Iterable[str]) -> dict[str, Position]:
             found = _yaml_positions(doc.text, prefixes)
     except (ValueError, IndexError, RecursionError):
         return {}
-    except Exception:  # noqa: BLE001 - locating is a nicety; a parser failure must not cost the report
+    except Exception:
         return {}
     result: dict[str, Position] = {}
     for pointer in wanted:
@@ -135,7 +135,7 @@ def _yaml_positions(text: str, prefixes: set[str]) -> dict[str, Position]:
                 _advance(stack)
             continue
         mark = event.start_mark
-        position = (mark.line + 1, mark.column + 1)
+        position = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
         if stack and stack[-1][0] == "map" and stack[-1][3]:
             # a key: remember it; its value's pointer starts here
             key = event.value if isinstance(event, yaml.ScalarEvent) else "?"

@@ -110,9 +110,7 @@ def _fetch(url: str, *, display: str, max_bytes: int) -> bytes:
             for chunk in resp.iter_content(65536):
                 total += len(chunk)
                 if total > max_bytes:
-                    raise SpecError(
-                        f"document is over the {max_bytes // 1048576} MiB limit", source=display
-                    )
+                    raise SpecError(f"document is over the {max_bytes // 1048576} MiB limit", source=display)
                 chunks.append(chunk)
             return b"".join(chunks)
     except requests.RequestException as exc:
@@ -213,5 +211,7 @@ def _key_text(key: Any, display: str) -> str:
     if isinstance(key, (int, float)):
         return str(key)
     raise SpecError(
-        f"a mapping key is a {type(key).__name__}, not text", source=display, hint="JSON allows only string keys"
+        f"a mapping key is a {type(key).__name__}, not text",
+        source=display,
+        hint="JSON allows only string keys",
     )

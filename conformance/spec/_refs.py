@@ -112,11 +112,15 @@ class DocumentSet:
             target_doc = doc
         if lookup(target_doc.data, pointer) is MISSING:
             raise self.error(
-                f"$ref '{ref}' does not resolve", at, hint=f"nothing at '{pointer or '/'}' in {target_doc.name or self.display}"
+                f"$ref '{ref}' does not resolve",
+                at,
+                hint=f"nothing at '{pointer or '/'}' in {target_doc.name or self.display}",
             )
         return f"{target_doc.name}#{pointer}"
 
-    def _load_referenced(self, file_part: str, doc: SourceDocument, at: Loc, ref: str) -> SourceDocument | None:
+    def _load_referenced(
+        self, file_part: str, doc: SourceDocument, at: Loc, ref: str
+    ) -> SourceDocument | None:
         if is_url(file_part) or "://" in file_part:
             if not self._allow_remote:
                 self.remote_refs.append((at, ref))
@@ -125,14 +129,22 @@ class DocumentSet:
         elif is_url(doc.uri):
             uri = urljoin(doc.uri, file_part)
             if not uri.startswith(self._base) or urlsplit(uri).netloc != urlsplit(doc.uri).netloc:
-                raise self.error(f"$ref '{ref}' leaves the document's folder", at, hint="refs may only reach files beside or below the main document")
+                raise self.error(
+                    f"$ref '{ref}' leaves the document's folder",
+                    at,
+                    hint="refs may only reach files beside or below the main document",
+                )
         else:
             if file_part.startswith("file:"):
                 raise self.error(f"$ref '{ref}' uses a file: URI", at, hint="use a relative path")
             candidate = (Path(doc.uri).parent / unquote(file_part)).resolve()
             base = Path(self._base).resolve()
             if candidate != base and base not in candidate.parents:
-                raise self.error(f"$ref '{ref}' leaves the document's folder", at, hint="refs may only reach files beside or below the main document")
+                raise self.error(
+                    f"$ref '{ref}' leaves the document's folder",
+                    at,
+                    hint="refs may only reach files beside or below the main document",
+                )
             uri = str(candidate)
         known = self._by_uri.get(uri)
         if known is not None:
@@ -142,7 +154,9 @@ class DocumentSet:
             raw = self._loader(uri, name)
         except SpecError as exc:
             raise self.error(f"$ref '{ref}' cannot be loaded: {exc.message}", at) from None
-        loaded = SourceDocument(name=name, uri=uri, data=raw.data, text=raw.text, sha256=raw.sha256, format=raw.format)
+        loaded = SourceDocument(
+            name=name, uri=uri, data=raw.data, text=raw.text, sha256=raw.sha256, format=raw.format
+        )
         self._by_uri[uri] = loaded
         self._by_name[name] = loaded
         return loaded

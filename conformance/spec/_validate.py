@@ -26,7 +26,9 @@ _SCHEMA_DIRS = {SpecVersion.SWAGGER_2: "v2.0", SpecVersion.OAS_3_0: "v3.0", Spec
 def _schemas_folder() -> Path:
     spec = importlib.util.find_spec("openapi_spec_validator")
     if spec is None or not spec.submodule_search_locations:
-        raise SpecError("the openapi-spec-validator package is not installed", hint="reinstall interop-conformance")
+        raise SpecError(
+            "the openapi-spec-validator package is not installed", hint="reinstall interop-conformance"
+        )
     return Path(next(iter(spec.submodule_search_locations))) / "resources" / "schemas"
 
 

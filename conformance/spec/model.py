@@ -123,7 +123,7 @@ class Response:
 
     @property
     def status_class(self) -> str:
-        """"2", "4", "5", … or "default"."""
+        """ "2", "4", "5", … or "default"."""
         return "default" if self.status == "default" else self.status[:1]
 
 
@@ -191,6 +191,8 @@ class Server:
     loc: Loc
     description: str | None
     variables: Mapping[str, Any]
+    scope: str = "root"  # "root", or "path"/"operation" for servers overridden there (OpenAPI 3)
+    scheme_declared: bool = True  # False when Swagger 2 gives no `schemes` (https is assumed)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
