@@ -25,15 +25,66 @@ JUSTIFICATION_EXTENSION = "x-interop-pol-justification"
 
 # Words in a schema name that suggest POLE data, by entity type. A heuristic: profiles can override it.
 DEFAULT_POLE_VOCABULARY: dict[str, list[str]] = {
-    "Person": ["person", "people", "suspect", "victim", "witness", "offender", "officer", "individual", "nominal"],
-    "Object": ["object", "vehicle", "weapon", "property", "item", "exhibit", "document", "drug", "firearm", "device"],
+    "Person": [
+        "person",
+        "people",
+        "suspect",
+        "victim",
+        "witness",
+        "offender",
+        "officer",
+        "individual",
+        "nominal",
+    ],
+    "Object": [
+        "object",
+        "vehicle",
+        "weapon",
+        "property",
+        "item",
+        "exhibit",
+        "document",
+        "drug",
+        "firearm",
+        "device",
+    ],
     "Location": ["location", "address", "place", "premises", "site"],
-    "Event": ["event", "incident", "crime", "occurrence", "offence", "case", "investigation", "arrest", "custody"],
+    "Event": [
+        "event",
+        "incident",
+        "crime",
+        "occurrence",
+        "offence",
+        "case",
+        "investigation",
+        "arrest",
+        "custody",
+    ],
 }
 # Name words that mark a wrapper around POLE data rather than the data itself.
 DEFAULT_WRAPPER_WORDS = [
-    "list", "page", "collection", "links", "link", "error", "problem", "summary", "ref", "reference",
-    "id", "ids", "type", "types", "status", "filter", "query", "response", "result", "results", "export", "import",
+    "list",
+    "page",
+    "collection",
+    "links",
+    "link",
+    "error",
+    "problem",
+    "summary",
+    "ref",
+    "reference",
+    "id",
+    "ids",
+    "type",
+    "types",
+    "status",
+    "filter",
+    "query",
+    "response",
+    "result",
+    "results",
+    "export",
+    "import",
 ]
 
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
@@ -159,4 +210,89 @@ def pole_schemas(
 
 def operation_schemas(op: Operation, *, statuses: str = "2") -> list[Loc]:
     """Schema locations of an operation's responses whose status starts with ``statuses``."""
-    return [m.schema for r in op.responses if r.status_class in statuses for m in r.content if m.schema is not None]
+    return [
+        m.schema
+        for r in op.responses
+        if r.status_class in statuses
+        for m in r.content
+        if m.schema is not None
+    ]
+
+
+# -- helpers for the C4/C5 checks (payloads, resources, responses, documentation) -----------------------
+def justified(ctx: CheckContext, raw: Any) -> str | None:
+    """The written justification on ``raw`` (an operation, schema, parameter…) for the running requirement."""
+    if not isinstance(raw, Mapping):
+        return None
+    return justification(raw, ctx.requirement_id, catalogue_id(ctx.requirement_id))
+
+
+def param_pattern(name: str, pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """Compile a regular-expression parameter; a bad one stops the check with a message naming it."""
+    from ..registry import CantTell  # appended helper: keeps the module's import block unchanged
+
+    try:
+        return re.compile(pattern, flags)
+    except re.error as exc:
+        raise CantTell(
+            f"parameter '{name}' must be a valid regular expression ({exc}; got {pattern!r})"
+        ) from None
+
+
+def snake_name(name: str) -> str:
+    """``createdAt`` / ``CreatedAt`` / ``created-at`` -> ``created_at`` (the words of ``name``, joined by ``_``)."""
+    return "_".join(words(name))
+
+
+def media_base(media_type: str) -> str:
+    """``Application/JSON; charset=utf-8`` -> ``application/json``."""
+    return media_type.split(";", 1)[0].strip().lower()
+
+
+def labels(ops: Iterable[Operation], limit: int = 3) -> str:
+    """``GET /a, POST /b and 4 more``: operations named briefly in a message."""
+    names = list(dict.fromkeys(op.label for op in ops))
+    shown = ", ".join(names[:limit])
+    return shown if len(names) <= limit else f"{shown} and {len(names) - limit} more"
+
+
+# -- helpers for the C6/C10 checks (pole, portability) ------------------------------------------------
+def pole_entities(
+    ctx: CheckContext,
+    vocabulary: Mapping[str, Iterable[str]] | None = None,
+    wrapper_words: Iterable[str] | None = None,
+) -> tuple[PoleSchema, ...]:
+    """The POLE schemas that describe records: every tagged one, and the name-matched ones that are objects.
+
+    ``pole_schemas`` classifies by name alone, so it also returns enums and scalars whose names use the
+    vocabulary (``call_enum_event``, ``AddressLine: {type: string}``); a record of a POLE entity is an
+    object (``type: object``, or untyped with properties or ``allOf``/``oneOf``/``anyOf`` parts).
+    """
+    index = ctx.spec.index
+    result: list[PoleSchema] = []
+    for pole in pole_schemas(ctx, vocabulary, wrapper_words):
+        if pole.tagged:
+            result.append(pole)
+            continue
+        node = index.deref(pole.loc)
+        if node is None or "enum" in node.mapping or "const" in node.mapping:
+            continue
+        kind = index.schema_type(pole.loc)
+        if kind == "object" or (
+            kind is None
+            and (index.properties(pole.loc) or any(k in node.mapping for k in ("allOf", "oneOf", "anyOf")))
+        ):
+            result.append(pole)
+    return tuple(result)
+
+
+def schema_justified(ctx: CheckContext, loc: Loc, what: str) -> bool:
+    """True (and noted) when the schema at ``loc`` — the node itself or what its ``$ref`` points to —
+    carries a written justification for the running requirement (``x-interop-pol-justification``)."""
+    index = ctx.spec.index
+    for node in (index.schemas.get(loc), index.deref(loc)):
+        reason = justified(ctx, node.mapping) if node is not None else None
+        if reason is not None:
+            ctx.note(f"{what}: justified: {reason}")
+            return True
+    return False

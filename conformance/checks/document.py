@@ -9,10 +9,12 @@ from typing import Any
 from ..outcome import Finding
 from ..registry import CheckContext, check
 from ..spec.model import WRITE_METHODS, Loc, child
-from ._common import DEFAULT_POLE_VOCABULARY, DEFAULT_WRAPPER_WORDS, finding, pole_schemas
+from ._common import DEFAULT_POLE_VOCABULARY, DEFAULT_WRAPPER_WORDS, finding, pole_entities
 
 _GDS_DOCS = 'GOV.UK API technical and data standards, "Document your API"'
-_SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$")
+_SEMVER = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$"
+)
 _SCALAR_TYPES = {"string", "number", "integer", "boolean"}
 _TYPE_MARKERS = ("type", "$ref", "allOf", "anyOf", "oneOf", "not", "enum", "const")
 
@@ -21,7 +23,11 @@ _TYPE_MARKERS = ("type", "$ref", "allOf", "anyOf", "oneOf", "not", "enum", "cons
     id="openapi.document.valid",
     mode="static",
     title="The document is a valid OpenAPI 3.0/3.1 description",
-    references=(_GDS_DOCS, "CDDO api-standards-linting rule 'oas3-minimum'", "OpenAPI Specification 3.0.3 / 3.1.1"),
+    references=(
+        _GDS_DOCS,
+        "CDDO api-standards-linting rule 'oas3-minimum'",
+        "OpenAPI Specification 3.0.3 / 3.1.1",
+    ),
 )
 def document_valid(ctx: CheckContext) -> Iterator[Finding]:
     """The document declares OpenAPI 3.0.x or 3.1.x, validates against the official OpenAPI schema,
@@ -56,13 +62,15 @@ def document_valid(ctx: CheckContext) -> Iterator[Finding]:
     references=('techUK InterOp-Pol tiers, Silver: "details for import and export of data"',),
     params={"pole_vocabulary": DEFAULT_POLE_VOCABULARY, "wrapper_words": DEFAULT_WRAPPER_WORDS},
 )
-def import_export(ctx: CheckContext, *, pole_vocabulary: dict[str, list[str]], wrapper_words: list[str]) -> Iterator[Finding]:
+def import_export(
+    ctx: CheckContext, *, pole_vocabulary: dict[str, list[str]], wrapper_words: list[str]
+) -> Iterator[Finding]:
     """At least one GET operation returns POLE data and at least one POST/PUT/PATCH operation accepts it.
 
     A schema holds POLE data when it is tagged ``x-pole-entity`` or, failing that, when its name uses the
     POLE vocabulary (``pole_vocabulary``; names with ``wrapper_words`` such as *List* are skipped)."""
     index = ctx.spec.index
-    pole = pole_schemas(ctx, pole_vocabulary, wrapper_words)
+    pole = pole_entities(ctx, pole_vocabulary, wrapper_words)
     if not pole:
         yield finding(
             "No POLE data described",
@@ -75,13 +83,16 @@ def import_export(ctx: CheckContext, *, pole_vocabulary: dict[str, list[str]], w
         return
     reaching = index.reaching(p.loc for p in pole)
     readers = [
-        op for op in index.operations
+        op
+        for op in index.operations
         if op.method == "get"
         and any(m.schema in reaching for r in op.responses if r.status_class == "2" for m in r.content)
     ]
     writers = [
-        op for op in index.operations
-        if op.method in WRITE_METHODS and op.request_body is not None
+        op
+        for op in index.operations
+        if op.method in WRITE_METHODS
+        and op.request_body is not None
         and any(m.schema in reaching for m in op.request_body.content)
     ]
     names = ", ".join(sorted(p.name for p in pole)[:8])
@@ -144,7 +155,11 @@ def operation_ids(ctx: CheckContext) -> Iterator[Finding]:
     id="openapi.descriptions",
     mode="static",
     title="The API and every operation are described",
-    references=("CDDO api-standards-linting rule 'description'", "Spectral rule 'operation-description'", _GDS_DOCS),
+    references=(
+        "CDDO api-standards-linting rule 'description'",
+        "Spectral rule 'operation-description'",
+        _GDS_DOCS,
+    ),
 )
 def descriptions(ctx: CheckContext) -> Iterator[Finding]:
     """``info.description`` is present, and every operation has a ``summary`` or ``description``."""
@@ -179,7 +194,9 @@ def descriptions(ctx: CheckContext) -> Iterator[Finding]:
     references=(_GDS_DOCS + ' ("full details of request and response parameters")',),
     params={"no_body_statuses": ["204", "205"], "no_body_methods": ["head"]},
 )
-def success_response_schema(ctx: CheckContext, *, no_body_statuses: list[str], no_body_methods: list[str]) -> Iterator[Finding]:
+def success_response_schema(
+    ctx: CheckContext, *, no_body_statuses: list[str], no_body_methods: list[str]
+) -> Iterator[Finding]:
     """Each operation defines at least one 2xx response, and one of them has content with a schema
     (responses listed in ``no_body_statuses``, and methods in ``no_body_methods``, need no body)."""
     for op in ctx.spec.index.operations:
@@ -222,9 +239,12 @@ def _is_typed(index: Any, loc: Loc | None, depth: int = 0) -> bool:
         return True
     for key in ("allOf", "oneOf", "anyOf"):
         parts = schema.get(key)
-        if isinstance(parts, list) and parts:
-            if all(_is_typed(index, child(node.loc, key, i), depth + 1) for i in range(len(parts))):
-                return True
+        if (
+            isinstance(parts, list)
+            and parts
+            and all(_is_typed(index, child(node.loc, key, i), depth + 1) for i in range(len(parts)))
+        ):
+            return True
     return False
 
 
@@ -267,7 +287,10 @@ def typed_inputs(ctx: CheckContext, *, include_responses: bool) -> Iterator[Find
         if op.request_body is not None:
             for media in op.request_body.content:
                 if media.schema is None:
-                    if media.media_type.startswith("application/x-www-form-urlencoded") and not ctx.spec.version.is_oas3:
+                    if (
+                        media.media_type.startswith("application/x-www-form-urlencoded")
+                        and not ctx.spec.version.is_oas3
+                    ):
                         continue  # Swagger 2.0 formData parameters carry the types
                     yield finding(
                         "Request body without a schema",
@@ -348,10 +371,15 @@ def _has_description(index: Any, loc: Loc) -> bool:
     id="openapi.property-docs",
     mode="static",
     title="Properties are described and leaf properties have examples",
-    references=(_GDS_DOCS + ' ("give examples of valid values")', "GOV.UK guidance: Writing API reference documentation"),
+    references=(
+        _GDS_DOCS + ' ("give examples of valid values")',
+        "GOV.UK guidance: Writing API reference documentation",
+    ),
     params={"require_descriptions": True, "example_coverage_min": 80},
 )
-def property_docs(ctx: CheckContext, *, require_descriptions: bool, example_coverage_min: int) -> Iterator[Finding]:
+def property_docs(
+    ctx: CheckContext, *, require_descriptions: bool, example_coverage_min: int
+) -> Iterator[Finding]:
     """Every property has a ``description`` (or ``title``), and at least ``example_coverage_min`` percent of
     leaf (scalar) properties have an ``example``/``examples`` (on the property, or in the example of the
     object that holds it)."""

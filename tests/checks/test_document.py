@@ -19,13 +19,20 @@ def _person_api() -> dict[str, Any]:
             "fullName": {"type": "string", "description": "Full name.", "example": "Siân Jones"},
         },
     }
-    ok = {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Person"}}}}}
+    ok = {
+        "200": {
+            "description": "OK",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Person"}}},
+        }
+    }
     doc["paths"] = {
         "/persons/{personId}": {
             "get": {
                 "operationId": "getPerson",
                 "summary": "Read a person",
-                "parameters": [{"name": "personId", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "parameters": [
+                    {"name": "personId", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
                 "responses": ok,
             }
         },
@@ -33,7 +40,9 @@ def _person_api() -> dict[str, Any]:
             "post": {
                 "operationId": "createPerson",
                 "summary": "Create a person",
-                "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Person"}}}},
+                "requestBody": {
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Person"}}}
+                },
                 "responses": {"201": ok["200"]},
             }
         },
@@ -104,7 +113,10 @@ def test_import_export_fails_without_pole_schemas(spec_from: Any) -> None:
 def test_operation_id_missing_and_duplicate(spec_from: Any) -> None:
     doc = _person_api()
     doc["paths"]["/persons"]["post"]["operationId"] = "getPerson"
-    doc["paths"]["/persons/{personId}"]["delete"] = {"summary": "Delete", "responses": {"204": {"description": "gone"}}}
+    doc["paths"]["/persons/{personId}"]["delete"] = {
+        "summary": "Delete",
+        "responses": {"204": {"description": "gone"}},
+    }
     outcome = check_outcome("openapi.operation-id", spec_from(doc))
     assert outcome.status is Status.FAILED
     assert sorted(f.title for f in outcome.findings) == ["Duplicate operationId", "Missing operationId"]
@@ -148,7 +160,9 @@ def test_property_docs_coverage_threshold(spec_from: Any) -> None:
     outcome = check_outcome("openapi.property-docs", spec_from(doc))
     assert outcome.status is Status.FAILED
     assert outcome.findings[0].found == "0%"
-    assert check_outcome("openapi.property-docs", spec_from(doc), example_coverage_min=0).status is Status.PASSED
+    assert (
+        check_outcome("openapi.property-docs", spec_from(doc), example_coverage_min=0).status is Status.PASSED
+    )
 
 
 def test_contact_and_semver(spec_from: Any) -> None:
@@ -160,4 +174,6 @@ def test_contact_and_semver(spec_from: Any) -> None:
     assert check_outcome("openapi.info.semver", spec).status is Status.FAILED
     doc["info"]["version"] = "1.0.0-rc.1"
     assert check_outcome("openapi.info.semver", spec_from(doc)).status is Status.PASSED
-    assert check_outcome("openapi.info.semver", spec_from(doc), allow_prerelease=False).status is Status.FAILED
+    assert (
+        check_outcome("openapi.info.semver", spec_from(doc), allow_prerelease=False).status is Status.FAILED
+    )
