@@ -155,7 +155,12 @@ def _positions(run: RunResult) -> Mapping[str, tuple[int, int]]:
 
 def _run_id(run: RunResult) -> str:
     seed = "|".join(
-        (run.profile.resolved_sha256, run.spec.sha256 if run.spec is not None else "-", utc_text(run.started_at), run.scope)
+        (
+            run.profile.resolved_sha256,
+            run.spec.sha256 if run.spec is not None else "-",
+            utc_text(run.started_at),
+            run.scope,
+        )
     )
     return hashlib.sha256(seed.encode()).hexdigest()[:32]
 

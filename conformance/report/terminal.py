@@ -17,13 +17,17 @@ _MAX_FAILURES = 8
 _MAX_FINDINGS = 3
 
 
-def print_summary(report: Mapping[str, Any], console: Console, *, paths: Iterable[Path] = (),
-                  signed: bool | None = None) -> None:
+def print_summary(
+    report: Mapping[str, Any], console: Console, *, paths: Iterable[Path] = (), signed: bool | None = None
+) -> None:
     verdict = report["verdict"]
     scope = verdict["scope"]
     console.print()
     headline = Text(f" {verdict['status']} ", style=_STYLE.get(verdict["status"], "bold") + " reverse")
-    headline.append(f"  {report['product']} against {report['profile']['id']} {report['profile']['version']}", style="bold")
+    headline.append(
+        f"  {report['product']} against {report['profile']['id']} {report['profile']['version']}",
+        style="bold",
+    )
     console.print(headline)
     console.print(f"  {verdict['reason']}")
     if not verdict["claimable"]:
@@ -43,7 +47,10 @@ def print_summary(report: Mapping[str, Any], console: Console, *, paths: Iterabl
         c = commitment["counts"]
         if commitment["requirements"] == 0:
             continue
-        failed = Text(str(c["failed"]), style="bold red" if commitment["failed_must"] else ("yellow" if c["failed"] else ""))
+        failed = Text(
+            str(c["failed"]),
+            style="bold red" if commitment["failed_must"] else ("yellow" if c["failed"] else ""),
+        )
         other = c["cantTell"] + c["inapplicable"] + c["untested"]
         table.add_row(f"{commitment['id']} {commitment['title']}", str(c["passed"]), failed, str(other))
     console.print(table)
@@ -60,13 +67,18 @@ def print_summary(report: Mapping[str, Any], console: Console, *, paths: Iterabl
         )
         for finding in outcome["findings"][:_MAX_FINDINGS]:
             where = finding.get("operation") or finding.get("pointer") or ""
-            line = f":{finding['line']}" if "line" in finding else ""
-            console.print(f"           [dim]{where}{line}[/dim] {finding['message']}", highlight=False, soft_wrap=True)
+            line = f" (line {finding['line']})" if "line" in finding else ""
+            console.print(
+                f"           [dim]{where}{line}:[/dim] {finding['message']}", highlight=False, soft_wrap=True
+            )
     if len(failures) > _MAX_FAILURES:
         console.print(f"  … {len(failures) - _MAX_FAILURES} more failed requirement(s) in the report")
     cant = [o for o in report["outcomes"] if o["status"] == "cantTell"]
     for outcome in cant[:_MAX_FAILURES]:
-        console.print(f"  [yellow]?[/] {outcome['id']} could not be determined: {outcome.get('reason', '')}", highlight=False)
+        console.print(
+            f"  [yellow]?[/] {outcome['id']} could not be determined: {outcome.get('reason', '')}",
+            highlight=False,
+        )
     if signed is False:
         console.print("\n  [yellow]This report is not signed[/yellow]: anyone could have edited it.")
     paths = list(paths)

@@ -7,6 +7,7 @@ fails the run's results are still on disk (the failure is reported, not swallowe
 from __future__ import annotations
 
 import enum
+import importlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -82,16 +83,13 @@ class WrittenReport:
     errors: tuple[str, ...]  # renderers that failed (report.json is still there)
 
 
-def _renderer(fmt: Format) -> Callable[[Mapping[str, Any]], bytes]:
+_MODULES = {Format.JSON: "json_render", Format.HTML: "html", Format.JUNIT: "junit", Format.SARIF: "sarif"}
+
+
+def _renderer(fmt: Format) -> Callable[..., bytes]:
     # Imported on demand: a JSON-only run (a CI gate) never loads Jinja2 or the XML writer.
-    if fmt is Format.JSON:
-        from .json_render import render
-    elif fmt is Format.HTML:
-        from .html import render
-    elif fmt is Format.JUNIT:
-        from .junit import render
-    else:
-        from .sarif import render
+    module = importlib.import_module(f"{__package__}.{_MODULES[fmt]}")
+    render: Callable[..., bytes] = module.render
     return render
 
 
@@ -103,7 +101,7 @@ def write_report(report: Mapping[str, Any], folder: Path, formats: Iterable[Form
         path = folder / fmt.filename
         try:
             content = _renderer(fmt)(report)
-        except Exception as exc:  # noqa: BLE001 - one broken renderer must not lose the others
+        except Exception as exc:
             if fmt is Format.JSON:
                 raise ReportError(f"cannot serialise the report: {exc}", source=str(path)) from exc
             errors.append(f"{fmt.filename}: {type(exc).__name__}: {exc}")
