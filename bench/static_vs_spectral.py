@@ -46,13 +46,22 @@ class Measure:
     exit_code: int
 
 
-def measure(argv: list[str], *, cwd: Path | None = None) -> Measure:
-    """Run a command, return wall time and the child's peak RSS (ru_maxrss is KiB on Linux)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    return Measure(elapsed, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status))
+# Peak RSS is read with wait4 by a small wrapper process: a child forked straight from this (large)
+# benchmark process would inherit its high-water mark, and ru_maxrss would report ours, not its own.
+_WRAPPER = """
+import json, os, subprocess, sys, time
+start = time.perf_counter()
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+_, status, usage = os.wait4(proc.pid, 0)
+print(json.dumps([time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to_exitcode(status)]))
+"""
+
+
+def measure(argv: list[str]) -> Measure:
+    """Run a command; return its wall time, its own peak RSS (ru_maxrss is KiB on Linux) and exit code."""
+    done = subprocess.run([sys.executable, "-c", _WRAPPER, *argv], capture_output=True, text=True, check=True)
+    seconds, max_rss_kib, code = json.loads(done.stdout)
+    return Measure(seconds, max_rss_kib / 1024, code)
 
 
 def best_of(argv: list[str], repeat: int) -> Measure:
@@ -222,7 +231,7 @@ def main() -> int:
         }
         rows.append(row)
         print(
-            f"{doc.name[:33]:<34}{row['mib']:>6}{row['ours_s']:>9}{row['ours_rss_mib']:>10}"
+            f"{doc.name[:33]:<34}{row['mib']:>6}{row['ours_s']:>9}{row['ours_rss_mib']:>10}{row['ours_exit']:>6}"
             f"{row['spectral_s'] or '-':>12}{row['spectral_rss_mib'] or '-':>14}{row['time_ratio'] or '-':>8}{row['rss_ratio'] or '-':>7}"
         )
     if not have_spectral:

@@ -105,6 +105,21 @@ def cli(verbose: int) -> None:
     metavar="MIB",
     help="Largest document accepted, in MiB.",
 )
+@click.option(
+    "--sign-key",
+    "sign_key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="KEY",
+    help="Sign the report with this private key (see `conformance keygen`); passphrase from "
+    "$CONFORMANCE_KEY_PASSPHRASE or a prompt.",
+)
+@click.option(
+    "--cert",
+    "cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="CHAIN.pem",
+    help="Certificate chain (leaf first) issued for --sign-key, e.g. by a standards body's CA.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print report.json to stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the verdict line.")
 def run(
@@ -116,6 +131,8 @@ def run(
     selection: str | None,
     allow_remote_refs: bool,
     max_spec_size: int,
+    sign_key: Path | None,
+    cert: Path | None,
     as_json: bool,
     quiet: bool,
 ) -> int:
@@ -125,14 +142,18 @@ def run(
     Example:
         conformance run --profile interop-pol-core --spec openapi.yaml
         conformance run --profile interop-pol-core --spec https://api.example/openapi.json -k "C9"
+        conformance run --profile interop-pol-core --spec openapi.yaml --sign-key supplier.key
     """
-    from .harness import run_profile
+    from .harness import run_profile, sign_run
     from .plugin import RunSettings
     from .profiles import load_profile
     from .report import parse_formats
     from .spec import load_spec
 
     parse_formats(formats)  # flag errors before any work
+    if cert is not None and sign_key is None:
+        raise UsageError("--cert needs --sign-key")
+    passphrase = _signing_passphrase(sign_key) if sign_key is not None else None
     profile = load_profile(profile_ref)
     spec = load_spec(spec_source, allow_remote_refs=allow_remote_refs, max_bytes=max_spec_size * 1024 * 1024)
     for issue in spec.issues:
@@ -144,11 +165,27 @@ def run(
         profile=profile_ref, spec=spec_source, out_dir=out_dir, formats=formats, product=product
     )
     state = run_profile(settings, profile=profile, spec=spec, selection=selection)
-    _show(state, as_json=as_json, quiet=quiet)
+    signature = None
+    if sign_key is not None:
+        info = sign_run(state, sign_key, cert=cert, passphrase=passphrase)
+        for warning in info.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        signature = info.to_dict()
+    _show(state, as_json=as_json, quiet=quiet, signature=signature)
     return state.exit_code
 
 
-def _show(state: Any, *, as_json: bool, quiet: bool) -> None:
+def _signing_passphrase(key: Path) -> bytes | None:
+    """Ask for (and check) the key's passphrase before the run, so an unattended run never waits at the end."""
+    from .attest.keys import load_signing_key
+    from .cli_attest import obtain_passphrase
+
+    passphrase = obtain_passphrase(key)
+    load_signing_key(key, passphrase)  # a wrong passphrase fails now, not after the run
+    return passphrase
+
+
+def _show(state: Any, *, as_json: bool, quiet: bool, signature: dict[str, Any] | None = None) -> None:
     from .report.json_render import canonical_bytes
     from .report.terminal import print_summary
 
@@ -161,7 +198,7 @@ def _show(state: Any, *, as_json: bool, quiet: bool) -> None:
         click.echo(f"{report['verdict']['status']}: {report['verdict']['reason']}", err=True)
     else:
         paths = list(written.files.values()) if written is not None else []
-        print_summary(report, _stderr_console(), paths=paths, signed=False)
+        print_summary(report, _stderr_console(), paths=paths, signature=signature)
     if written is not None:
         for problem in written.errors:
             click.echo(f"error: could not write {problem} (report.json is complete)", err=True)
@@ -362,6 +399,17 @@ def checks_list(as_json: bool, mode: str | None) -> int:
         params = ", ".join(f"{k}={v!r}" for k, v in spec.params.items())
         click.echo(f"{spec.id:<44} {spec.mode.value:<6} {spec.title}" + (f"  [{params}]" if params else ""))
     return 0
+
+
+# -- signed reports -----------------------------------------------------------------------------------
+def _register_attest_commands() -> None:
+    from .cli_attest import COMMANDS
+
+    for command in COMMANDS:
+        cli.add_command(command)
+
+
+_register_attest_commands()
 
 
 # -- entry point --------------------------------------------------------------------------------------

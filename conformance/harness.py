@@ -20,9 +20,34 @@ from .plugin import ConformanceSession, RunSettings, RunState
 from .profiles import Profile
 from .verdict import ExitCode
 
-__all__ = ["run_profile"]
+__all__ = ["run_profile", "sign_run"]
 
-_DISABLED_PLUGINS = ("cacheprovider", "terminal", "junitxml", "pastebin", "doctest", "stepwise", "logging")
+# pytest's own plugins that a conformance run does not use. Blocking them also skips importing them,
+# which is most of pytest's start-up time; the plugin supplies the items, so `python` is not needed.
+_DISABLED_PLUGINS = (
+    "cacheprovider",
+    "terminal",
+    "junitxml",
+    "pastebin",
+    "doctest",
+    "stepwise",
+    "logging",
+    "python",
+    "unittest",
+    "legacypath",
+    "tmpdir",
+    "monkeypatch",
+    "recwarn",
+    "setuponly",
+    "setupplan",
+    "debugging",
+    "faulthandler",
+    "threadexception",
+    "unraisableexception",
+    "python_path",
+    "capture",
+    "assertion",
+)
 
 
 @contextmanager
@@ -88,3 +113,23 @@ def run_profile(
     if int(code) not in {int(c) for c in ExitCode}:
         state.exit_code = int(ExitCode.INTERNAL)
     return state
+
+
+def sign_run(state: RunState, key: Path, *, cert: Path | None = None, passphrase: bytes | None = None) -> Any:
+    """Sign a finished run's report folder, then re-render its HTML so it shows who signed.
+
+    Returns the ``conformance.attest.SignatureInfo``. The signature covers report.json and the
+    evidence folder; the HTML is a rendering of report.json and is not itself signed.
+    """
+    from .attest import sign_report_folder
+    from .report.writer import Format
+
+    written = state.written
+    if written is None or state.report is None:
+        raise ConformanceError("there is no report folder to sign (the run wrote no files)")
+    info = sign_report_folder(written.folder, key, cert_path=cert, passphrase=passphrase)
+    if Format.HTML in written.files:
+        from .report.html import render
+
+        written.files[Format.HTML].write_bytes(render(state.report, signature=info.to_dict()))
+    return info

@@ -62,6 +62,7 @@ class RunState:
     error: ConformanceError | None = None
     report: dict[str, Any] | None = None
     written: Any = None  # conformance.report.WrittenReport
+    folder: Path | None = None  # the report folder, created when the session starts
     selection: str | None = None
     exit_code: int = int(ExitCode.INTERNAL)
 
@@ -246,11 +247,23 @@ class ConformanceSession:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.state.started_at = datetime.now(timezone.utc)
         self.state.selection = session.config.getoption("keyword") or None
-        if not self._preloaded:
-            try:
+        try:
+            if not self._preloaded:
                 self._load()
-            except ConformanceError as error:
-                self.state.error = error
+            if self.settings.write_files and self.state.profile is not None:
+                self.state.folder = self._create_folder()
+        except ConformanceError as error:
+            self.state.error = error
+
+    def _create_folder(self) -> Path:
+        """The run's report folder, with its (possibly empty) evidence folder, created up front."""
+        from .report import product_name, report_folder
+
+        assert self.state.profile is not None
+        product = product_name(self.settings.product, self.state.spec, self.state.profile)
+        folder = report_folder(self.settings.out_dir, product, self.state.started_at)
+        (folder / "evidence").mkdir()
+        return folder
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> bool:
@@ -298,8 +311,10 @@ class ConformanceSession:
         profile = self.state.profile
         if profile is None:
             return
-        from .report import RunResult, build_report, parse_formats, report_folder, write_report
+        from .attest.evidence import dir_hash
+        from .report import RunResult, build_report, parse_formats, write_report
 
+        folder = self.state.folder
         run = RunResult(
             profile=profile,
             spec=self.state.spec,
@@ -310,13 +325,13 @@ class ConformanceSession:
             deselected=tuple(r.id for r in profile.requirements if r.id not in self.state.outcomes),
             selection=self.state.selection,
             product=self.settings.product,
+            evidence_sha256=dir_hash(folder / "evidence") if folder is not None else None,
         )
         report = build_report(run)
         self.state.report = report
         self.state.exit_code = int(report["verdict"]["exit_code"])
-        if self.settings.write_files:
+        if folder is not None:
             try:
-                folder = report_folder(self.settings.out_dir, str(report["product"]), self.state.started_at)
                 self.state.written = write_report(report, folder, parse_formats(self.settings.formats))
             except ConformanceError as error:
                 self.state.error = error

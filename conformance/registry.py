@@ -32,6 +32,7 @@ __all__ = [
     "CheckContext",
     "CheckSpec",
     "Inapplicable",
+    "NotTested",
     "Registry",
     "check",
 ]
@@ -43,6 +44,15 @@ _PARAM_TYPES = (bool, int, str, list, dict, type(None))
 
 class Inapplicable(Exception):
     """Raised by a check body: the requirement does not apply to this API."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NotTested(Exception):
+    """Raised by a check body: the check needs something this run does not allow or have (e.g. writes
+    on a target not marked as a test tenant); the outcome is ``untested``, never passed."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

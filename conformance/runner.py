@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .outcome import Finding, Mode, Outcome, Status
 from .profiles import Requirement
-from .registry import CHECKS, CantTell, CheckContext, Inapplicable
+from .registry import CHECKS, CantTell, CheckContext, Inapplicable, NotTested
 
 __all__ = ["Scope", "dedupe_findings", "run_requirement", "scope_includes"]
 
@@ -79,6 +79,10 @@ def run_requirement(requirement: Requirement, ctx: CheckContext, *, scope: str =
             return done(Status.INAPPLICABLE, reason=signal.reason)
         stopped = f"the check declared itself inapplicable after reporting findings: {signal.reason}"
         return done(Status.CANT_TELL, dedupe_findings(collected), reason=stopped)
+    except NotTested as signal:
+        if collected:
+            return _stopped_early(done, collected, signal.reason)
+        return done(Status.UNTESTED, reason=signal.reason)
     except CantTell as signal:
         return _stopped_early(done, collected, signal.reason)
     except Exception as exc:  # a broken check must not stop the run

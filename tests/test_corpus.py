@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ def _profile() -> Profile:
     return load_profile("interop-pol-core")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _report(name: str) -> dict[str, Any]:
     spec = load_spec(str(CORPUS / name))
     profile = _profile()

@@ -29,8 +29,14 @@ def test_demo_shows_a_conformant_and_a_flawed_run(tmp_path: Path, capsys: pytest
     assert Path(flawed["spec"]["source"]).is_file()
     for folder in tmp_path.glob("reference-supplier-*"):
         assert sorted(p.name for p in folder.iterdir()) == [
+            "VERIFY.txt",
+            "evidence",
             "junit.xml",
             "report.html",
+            "report.intoto.jsonl",
             "report.json",
             "report.sarif",
         ]
+        html = (folder / "report.html").read_text(encoding="utf-8")
+        assert "Signed report" in html
+        assert "This report is not signed" not in html

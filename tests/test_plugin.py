@@ -59,6 +59,7 @@ def test_conformant_document_exits_0_with_one_item_per_requirement(pytester: pyt
     assert result.ret == 0
     folder = next((pytester.path / "out").iterdir())
     assert sorted(p.name for p in folder.iterdir()) == [
+        "evidence",
         "junit.xml",
         "report.html",
         "report.json",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .model import HARNESS_NAME, SCHEMA_VERSION, RunResult, build_report
+from .model import HARNESS_NAME, SCHEMA_VERSION, RunResult, build_report, product_name
 from .writer import ALL_FORMATS, Format, WrittenReport, parse_formats, report_folder, write_report
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "WrittenReport",
     "build_report",
     "parse_formats",
+    "product_name",
     "report_folder",
     "write_report",
 ]

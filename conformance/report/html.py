@@ -15,6 +15,7 @@ cleanly and reads on a phone. Findings shown per requirement are capped at ``MAX
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -122,9 +123,27 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        bytecode_cache=_bytecode_cache(),
     )
     env.filters["when"] = _when
     return env
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates are cached per user: compiling the report template costs more than rendering it.
+
+    The cache lives under ``$XDG_CACHE_HOME`` (default ``~/.cache``); Jinja2 keys it by template source, so
+    an upgraded template is recompiled. Without a writable cache folder the template is compiled each run.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "interop-conformance", "jinja2")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    if not os.access(folder, os.W_OK):
+        return None
+    return jinja2.FileSystemBytecodeCache(folder)
 
 
 # -- the view model: everything the template shows, already worded and ordered ----------------------------

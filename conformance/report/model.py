@@ -23,7 +23,7 @@ from ..verdict import VerdictResult, compute_verdict
 SCHEMA_VERSION = "1.0.0"
 HARNESS_NAME = "interop-conformance"
 
-__all__ = ["HARNESS_NAME", "SCHEMA_VERSION", "RunResult", "build_report", "utc_text"]
+__all__ = ["HARNESS_NAME", "SCHEMA_VERSION", "RunResult", "build_report", "product_name", "utc_text"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,6 +43,11 @@ class RunResult:
     seed: int | None = None
     product: str | None = None
     notes: tuple[str, ...] = field(default=())
+
+
+def product_name(given: str | None, spec: Any, profile: Profile) -> str:
+    """What the report is about: the name given, else the document's title, else the profile's."""
+    return given or (spec.title if spec is not None else None) or profile.title
 
 
 def utc_text(moment: datetime) -> str:
@@ -98,7 +103,7 @@ def build_report(run: RunResult) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "run_id": _run_id(run),
         "harness": {"name": HARNESS_NAME, "version": __version__},
-        "product": run.product or (run.spec.title if run.spec is not None else None) or profile.title,
+        "product": product_name(run.product, run.spec, profile),
         "scope": run.scope,
         "started_at": utc_text(run.started_at),
         "finished_at": utc_text(run.finished_at),

@@ -17,6 +17,7 @@ import hashlib
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
@@ -240,6 +241,12 @@ def _artifacts(spec: Mapping[str, Any] | None) -> tuple[list[dict[str, Any]], di
 
 
 def _artifact_location(source: str, document: str | None) -> dict[str, Any]:
+    # Called once per result: the answer depends only on the two strings, so work it out once each.
+    return dict(_artifact_location_cached(source, document))
+
+
+@lru_cache(maxsize=256)
+def _artifact_location_cached(source: str, document: str | None) -> dict[str, Any]:
     """The main document as given (a URL stays a URL, an absolute path becomes a file URI, a relative path
     stays relative to the source root) or a referenced ``document``, which is relative to the main one."""
     if _SCHEME.match(source):

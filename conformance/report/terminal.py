@@ -18,7 +18,11 @@ _MAX_FINDINGS = 3
 
 
 def print_summary(
-    report: Mapping[str, Any], console: Console, *, paths: Iterable[Path] = (), signed: bool | None = None
+    report: Mapping[str, Any],
+    console: Console,
+    *,
+    paths: Iterable[Path] = (),
+    signature: Mapping[str, Any] | None = None,
 ) -> None:
     verdict = report["verdict"]
     scope = verdict["scope"]
@@ -79,8 +83,18 @@ def print_summary(
             f"  [yellow]?[/] {outcome['id']} could not be determined: {outcome.get('reason', '')}",
             highlight=False,
         )
-    if signed is False:
-        console.print("\n  [yellow]This report is not signed[/yellow]: anyone could have edited it.")
+    if signature is None:
+        console.print(
+            "\n  [yellow]This report is not signed[/yellow]: anyone could have edited it "
+            "(sign with --sign-key; see `conformance keygen`)."
+        )
+    else:
+        who = signature.get("subject") or signature.get("keyid")
+        console.print(
+            f"\n  [green]Signed[/green] by {who} at {signature.get('signed_at')} "
+            f"({signature.get('envelope_name', 'report.intoto.jsonl')}); the signing time is self-asserted.",
+            highlight=False,
+        )
     paths = list(paths)
     if paths:
         console.print("\n  Reports:")

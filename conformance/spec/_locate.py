@@ -38,7 +38,9 @@ def locate(doc: SourceDocument, pointers: Iterable[str]) -> dict[str, Position]:
     try:
         offsets = _json_offsets(doc.text, prefixes) if doc.format == "json" else {}
         if doc.format == "json":
-            found = {p: _to_line_col(doc.text, o) for p, o in offsets.items()}
+            # Only the pointers asked for (or their nearest existing ancestor) are turned into lines.
+            needed = {_nearest(p, offsets) for p in wanted}
+            found = {p: _to_line_col(doc.text, offsets[p]) for p in needed if p in offsets}
         else:
             found = _yaml_positions(doc.text, prefixes)
     except (ValueError, IndexError, RecursionError):
@@ -53,6 +55,12 @@ def locate(doc: SourceDocument, pointers: Iterable[str]) -> dict[str, Position]:
         if probe in found:
             result[pointer] = found[probe]
     return result
+
+
+def _nearest(pointer: str, known: dict[str, int]) -> str:
+    while pointer not in known and pointer:
+        pointer = pointer.rsplit("/", 1)[0]
+    return pointer
 
 
 _line_cache: dict[int, list[int]] = {}
@@ -89,7 +97,8 @@ def _json_value(text: str, idx: int, pointer: str, prefixes: set[str], found: di
             key_pos = idx
             key, idx = scanstring(text, idx + 1)
             child = pointer + "/" + escape_token(key)
-            found.setdefault(child, key_pos)
+            if child in prefixes:
+                found.setdefault(child, key_pos)
             idx = _WS.match(text, idx).end()  # type: ignore[union-attr]
             idx = _WS.match(text, idx + 1).end()  # type: ignore[union-attr]  # past ':'
             if child in prefixes:
@@ -109,7 +118,6 @@ def _json_value(text: str, idx: int, pointer: str, prefixes: set[str], found: di
         if child in prefixes:
             idx = _json_value(text, idx, child, prefixes, found)
         else:
-            found.setdefault(child, idx)
             _, idx = _decoder.raw_decode(text, idx)
         idx = _WS.match(text, idx).end()  # type: ignore[union-attr]
         if text[idx] == "]":

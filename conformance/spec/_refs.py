@@ -50,6 +50,9 @@ class DocumentSet:
         else:
             self._base = str(Path(root.uri).parent)
         self.remote_refs: list[tuple[Loc, str]] = []  # (where, ref) left unresolved
+        # Real documents repeat the same few hundred $refs thousands of times (k8s: ObjectMeta).
+        self._resolved: dict[tuple[str, str], Loc] = {}
+        self._values: dict[Loc, Any] = {}
         self._locator: Callable[[SourceDocument, str], str | None] | None = None
 
     @property
@@ -63,8 +66,12 @@ class DocumentSet:
         return self._by_name[name]
 
     def value_at(self, loc: Loc) -> Any:
-        doc_name, _, pointer = loc.partition("#")
-        return lookup(self._by_name[doc_name].data, pointer)
+        try:
+            return self._values[loc]
+        except KeyError:
+            doc_name, _, pointer = loc.partition("#")
+            value = self._values[loc] = lookup(self._by_name[doc_name].data, pointer)
+            return value
 
     # -- errors ---------------------------------------------------------------------------------------
     def error(self, message: str, at: Loc, hint: str | None = None) -> SpecError:
@@ -83,6 +90,10 @@ class DocumentSet:
 
         ``None`` means a remote reference that was not fetched (it is recorded in ``remote_refs``).
         """
+        key = (at.partition("#")[0], ref)
+        cached = self._resolved.get(key)
+        if cached is not None:
+            return cached
         seen: list[Loc] = []
         target = self._resolve_once(ref, at)
         while target is not None:
@@ -94,6 +105,7 @@ class DocumentSet:
             if isinstance(value, dict) and isinstance(value.get("$ref"), str) and len(value) == 1:
                 target = self._resolve_once(value["$ref"], target)
                 continue
+            self._resolved[key] = target
             return target
         return None
 
@@ -110,7 +122,7 @@ class DocumentSet:
                 return None
         else:
             target_doc = doc
-        if lookup(target_doc.data, pointer) is MISSING:
+        if self.value_at(f"{target_doc.name}#{pointer}") is MISSING:
             raise self.error(
                 f"$ref '{ref}' does not resolve",
                 at,
