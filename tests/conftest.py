@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ from conformance.runner import run_requirement
 from conformance.spec import Spec, load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
+# The shared corpus of real OpenAPI documents sits beside the checkout; CONFORMANCE_CORPUS overrides it.
+CORPUS = Path(os.environ.get("CONFORMANCE_CORPUS") or ROOT.parent / "shared" / "corpus")
 REFERENCE_SPEC = ROOT / "conformance" / "reference" / "openapi.yaml"
 
 
