@@ -45,6 +45,7 @@ _SETTLED = (Status.PASSED, Status.INAPPLICABLE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TierResult:
     tier: str
+    description: str
     met: bool
     missing: tuple[str, ...]
 
@@ -199,7 +200,9 @@ def _tier(
     for declaration in getattr(tier, "requires_declarations", ()):
         if declaration not in declarations_present:
             missing.append(f"declaration {declaration} not supplied")
-    return TierResult(tier=name, met=not missing, missing=tuple(missing))
+    return TierResult(
+        tier=name, description=str(getattr(tier, "description", "")), met=not missing, missing=tuple(missing)
+    )
 
 
 def _maturity(

@@ -178,7 +178,10 @@ def _context(report: Mapping[str, Any], signature: Mapping[str, Any] | None) -> 
         or any(d["reconstructed"] for d in report["declarations"]),
         "commitments": [_commitment(c) for c in report["commitments"]],
         "maturity": [_maturity(m, commitment_titles) for m in verdict["maturity"]],
-        "tiers": [{**t, "description": _TIERS.get(t["tier"], "")} for t in verdict["tier"]["tiers"]],
+        "tiers": [
+            {**t, "description": t.get("description") or _TIERS.get(t["tier"], "")}
+            for t in verdict["tier"]["tiers"]
+        ],
         "signature": _signature(signature) if signature is not None else None,
         "main_document": _basename(spec["source"]) if spec else None,
         "spot_check": _spot_check(report),

@@ -115,6 +115,8 @@ def build_report(run: RunResult) -> dict[str, Any]:
             "sha256": profile.sha256,
             "resolved_sha256": profile.resolved_sha256,
             "file": profile.path.rsplit("/", 1)[-1],
+            "description": profile.description,
+            "charter": dict(profile.charter),
             "extends": [dict(p) for p in profile.parents],
         },
         "spec": _spec_section(run.spec),
@@ -201,7 +203,10 @@ def _verdict_section(v: VerdictResult) -> dict[str, Any]:
         "tier": {
             "reached": v.tier_reached,
             "indicative": not v.claimable,
-            "tiers": [{"tier": t.tier, "met": t.met, "missing": list(t.missing)} for t in v.tiers],
+            "tiers": [
+                {"tier": t.tier, "description": t.description, "met": t.met, "missing": list(t.missing)}
+                for t in v.tiers
+            ],
         },
         "maturity": [
             {
