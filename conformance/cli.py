@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -60,9 +62,37 @@ def cli(verbose: int) -> None:
 @click.option(
     "--spec",
     "spec_source",
-    required=True,
     metavar="PATH|URL",
-    help="The OpenAPI document (file or https URL).",
+    help="The OpenAPI document (file or https URL). With --base-url and no --spec, the document the "
+    "target serves is used.",
+)
+@click.option("--base-url", metavar="URL", help="The live API to test (adds the live checks: full scope).")
+@click.option(
+    "--auth",
+    "auth_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Credentials file (YAML/TOML): OAuth2 client credentials, bearer or mTLS; secrets by env var or file.",
+)
+@click.option(
+    "--ca-bundle",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="PEM",
+    help="CA certificates that verify the target's TLS certificate.",
+)
+@click.option("--rate", metavar="N/s", help="Request rate limit (default 10/s; 0 = unlimited).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), metavar="S", help="Wall-clock limit per request.")
+@click.option(
+    "--allow-writes",
+    is_flag=True,
+    help="The target is a test tenant: checks may create and delete (synthetic) data.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="conformance.toml (or pyproject.toml [tool.conformance]) with the target; default: ./conformance.toml.",
 )
 @click.option(
     "--out",
@@ -124,7 +154,7 @@ def cli(verbose: int) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Print only the verdict line.")
 def run(
     profile_ref: str,
-    spec_source: str,
+    spec_source: str | None,
     out_dir: Path,
     formats: str,
     product: str | None,
@@ -135,6 +165,13 @@ def run(
     cert: Path | None,
     as_json: bool,
     quiet: bool,
+    base_url: str | None,
+    auth_file: Path | None,
+    ca_bundle: Path | None,
+    rate: str | None,
+    timeout: float | None,
+    allow_writes: bool,
+    config_file: Path | None,
 ) -> int:
     """Check an OpenAPI document against a profile and write a report.
 
@@ -143,28 +180,47 @@ def run(
         conformance run --profile interop-pol-core --spec openapi.yaml
         conformance run --profile interop-pol-core --spec https://api.example/openapi.json -k "C9"
         conformance run --profile interop-pol-core --spec openapi.yaml --sign-key supplier.key
+        conformance run --profile interop-pol-core --spec openapi.yaml \\
+            --base-url https://sandbox.example/v1 --auth client.yaml --ca-bundle ca.pem
     """
     from .harness import run_profile, sign_run
-    from .plugin import RunSettings
+    from .plugin import RunSettings, load_document, served_spec_url, target_config_from
     from .profiles import load_profile
     from .report import parse_formats
-    from .spec import load_spec
 
     parse_formats(formats)  # flag errors before any work
     if cert is not None and sign_key is None:
         raise UsageError("--cert needs --sign-key")
     passphrase = _signing_passphrase(sign_key) if sign_key is not None else None
     profile = load_profile(profile_ref)
-    spec = load_spec(spec_source, allow_remote_refs=allow_remote_refs, max_bytes=max_spec_size * 1024 * 1024)
+    settings = RunSettings(
+        profile=profile_ref,
+        spec=spec_source,
+        out_dir=out_dir,
+        formats=formats,
+        product=product,
+        allow_remote_refs=allow_remote_refs,
+        max_spec_bytes=max_spec_size * 1024 * 1024,
+        base_url=base_url,
+        auth_file=auth_file,
+        ca_bundle=ca_bundle,
+        rate=rate,
+        timeout=timeout,
+        allow_writes=allow_writes,
+        config_file=config_file,
+    )
+    target = target_config_from(settings)
+    if spec_source is None and target is None:
+        raise UsageError("give --spec (a document), --base-url (a live API), or both")
+    source = spec_source or served_spec_url(target)
+    assert source is not None
+    spec = load_document(source, settings, target)
     for issue in spec.issues:
         if issue.kind == "remote-ref":
-            click.echo(
-                f"warning: {spec_source}:{issue.loc.partition('#')[2] or '/'}: {issue.message}", err=True
-            )
-    settings = RunSettings(
-        profile=profile_ref, spec=spec_source, out_dir=out_dir, formats=formats, product=product
-    )
-    state = run_profile(settings, profile=profile, spec=spec, selection=selection)
+            click.echo(f"warning: {source}:{issue.loc.partition('#')[2] or '/'}: {issue.message}", err=True)
+    settings = replace(settings, spec=source, target=target)
+    with _progress(profile, quiet=quiet or as_json) as progress:
+        state = run_profile(settings, profile=profile, spec=spec, selection=selection, progress=progress)
     signature = None
     if sign_key is not None:
         info = sign_run(state, sign_key, cert=cert, passphrase=passphrase)
@@ -173,6 +229,24 @@ def run(
         signature = info.to_dict()
     _show(state, as_json=as_json, quiet=quiet, signature=signature)
     return state.exit_code
+
+
+@contextmanager
+def _progress(profile: Any, *, quiet: bool) -> Iterator[Any]:
+    """A rich progress bar on stderr while requirements run (live checks can take a while)."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=_stderr_console(), transient=True) as bar:
+        task = bar.add_task("checking", total=len(profile.requirements))
+
+        def advance(requirement: Any, outcome: Any) -> None:
+            bar.update(task, advance=1, description=f"{requirement.id} {outcome.status.value}")
+
+        yield advance
 
 
 def _signing_passphrase(key: Path) -> bytes | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -86,11 +86,12 @@ def run_profile(
     profile: Profile,
     spec: Any,
     selection: str | None = None,
+    progress: Callable[[Any, Any], None] | None = None,
 ) -> RunState:
     """Run ``profile`` against ``spec`` and write the report; return what the session recorded."""
     if selection:
         _check_selection(selection)
-    session = ConformanceSession(settings, profile=profile, spec=spec, terminal=False)
+    session = ConformanceSession(settings, profile=profile, spec=spec, terminal=False, progress=progress)
     with tempfile.TemporaryDirectory(prefix="conformance-") as scratch:
         ini = Path(scratch) / "pytest.ini"
         ini.write_text("[pytest]\n", encoding="utf-8")

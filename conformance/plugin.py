@@ -13,7 +13,7 @@ When active, the plugin replaces collection: the items are the profile's require
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -48,6 +48,15 @@ class RunSettings:
     allow_remote_refs: bool = False
     max_spec_bytes: int | None = None
     write_files: bool = True
+    # The live target: a ready TargetConfig (the CLI builds one), or the pieces to build it from.
+    target: Any = None  # conformance.live.TargetConfig
+    base_url: str | None = None
+    auth_file: Path | None = None
+    ca_bundle: Path | None = None
+    rate: str | None = None
+    timeout: float | None = None
+    config_file: Path | None = None
+    allow_writes: bool = False
 
 
 @dataclass(slots=True)
@@ -63,6 +72,8 @@ class RunState:
     report: dict[str, Any] | None = None
     written: Any = None  # conformance.report.WrittenReport
     folder: Path | None = None  # the report folder, created when the session starts
+    target_config: Any = None  # conformance.live.TargetConfig
+    target: Any = None  # conformance.live.LiveTarget, open for the session
     selection: str | None = None
     exit_code: int = int(ExitCode.INTERNAL)
 
@@ -104,6 +115,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="fetch remote $refs (default: report them as findings)",
     )
+    group.addoption(
+        "--conformance-base-url", dest="conformance_base_url", metavar="URL", help="the live API to test"
+    )
+    group.addoption(
+        "--conformance-auth",
+        dest="conformance_auth",
+        metavar="FILE",
+        help="credentials file (secrets by reference)",
+    )
+    group.addoption(
+        "--conformance-ca-bundle", dest="conformance_ca_bundle", metavar="PEM", help="CA for the target"
+    )
+    group.addoption("--conformance-rate", dest="conformance_rate", metavar="N/s", help="request rate limit")
+    group.addoption(
+        "--conformance-allow-writes",
+        dest="conformance_allow_writes",
+        action="store_true",
+        default=False,
+        help="the target is a test tenant: checks may create and delete data",
+    )
     parser.addini("conformance_profile", "default profile for --conformance-profile", default="")
     parser.addini("conformance_spec", "default OpenAPI document for --conformance-spec", default="")
     parser.addini("conformance_out", "default report folder", default="reports")
@@ -126,8 +157,17 @@ def pytest_configure(config: pytest.Config) -> None:
         formats=config.getoption("conformance_format") or "all",
         product=config.getoption("conformance_name"),
         allow_remote_refs=bool(config.getoption("conformance_allow_remote_refs")),
+        base_url=config.getoption("conformance_base_url"),
+        auth_file=_path(config.getoption("conformance_auth")),
+        ca_bundle=_path(config.getoption("conformance_ca_bundle")),
+        rate=config.getoption("conformance_rate"),
+        allow_writes=bool(config.getoption("conformance_allow_writes")),
     )
     config.pluginmanager.register(ConformanceSession(settings), "conformance-session")
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
 
 
 # -- items --------------------------------------------------------------------------------------------
@@ -168,8 +208,16 @@ class RequirementItem(pytest.Item):
 
     def runtest(self) -> None:
         state = self.conformance.state
-        ctx = CheckContext(spec=state.spec, requirement_id=self.requirement.id)
-        outcome = run_requirement(self.requirement, ctx, scope=state.scope)
+        ctx = CheckContext(spec=state.spec, target=state.target, requirement_id=self.requirement.id)
+        if state.target is not None:
+            state.target.set_requirement(self.requirement.id)  # labels the evidence this check produces
+        try:
+            outcome = run_requirement(self.requirement, ctx, scope=state.scope)
+        finally:
+            if state.target is not None:
+                state.target.set_requirement(None)
+        if self.conformance.progress is not None:
+            self.conformance.progress(self.requirement, outcome)
         self.outcome = outcome
         state.outcomes[self.requirement.id] = outcome
         self.user_properties.append((_STATUS_KEY, outcome.status.value))
@@ -224,24 +272,26 @@ class ConformanceSession:
         profile: Profile | None = None,
         spec: Any = None,
         terminal: bool = True,
+        progress: Callable[[Requirement, Outcome], None] | None = None,
     ) -> None:
         self.settings = settings
-        self.state = RunState(profile=profile, spec=spec)
+        self.state = RunState(profile=profile, spec=spec, target_config=settings.target)
         self._preloaded = profile is not None
         self._terminal = terminal
+        self.progress: Callable[[Requirement, Outcome], None] | None = progress
 
     def _load(self) -> None:
         from .profiles import load_profile
-        from .spec import DEFAULT_MAX_BYTES, load_spec
 
         if self.state.profile is None:
             self.state.profile = load_profile(self.settings.profile)
-        if self.state.spec is None and self.settings.spec:
-            self.state.spec = load_spec(
-                self.settings.spec,
-                allow_remote_refs=self.settings.allow_remote_refs,
-                max_bytes=self.settings.max_spec_bytes or DEFAULT_MAX_BYTES,
-            )
+        if self.state.target_config is None:
+            self.state.target_config = target_config_from(self.settings)
+        if self.state.spec is None:
+            source = self.settings.spec or served_spec_url(self.state.target_config)
+            if source:
+                self.state.spec = load_document(source, self.settings, self.state.target_config)
+        self.state.scope = run_scope(self.state.spec, self.state.target_config)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -250,10 +300,22 @@ class ConformanceSession:
         try:
             if not self._preloaded:
                 self._load()
+            else:
+                self.state.scope = run_scope(self.state.spec, self.state.target_config)
             if self.settings.write_files and self.state.profile is not None:
                 self.state.folder = self._create_folder()
+            if self.state.target_config is not None:
+                from .live import LiveTarget
+
+                evidence = self.state.folder / "evidence" if self.state.folder else self._scratch_evidence()
+                self.state.target = LiveTarget.open(self.state.target_config, evidence)
         except ConformanceError as error:
             self.state.error = error
+
+    def _scratch_evidence(self) -> Path:
+        import tempfile
+
+        return Path(tempfile.mkdtemp(prefix="conformance-evidence-"))
 
     def _create_folder(self) -> Path:
         """The run's report folder, with its (possibly empty) evidence folder, created up front."""
@@ -315,6 +377,8 @@ class ConformanceSession:
         from .report import RunResult, build_report, parse_formats, write_report
 
         folder = self.state.folder
+        if self.state.target is not None:
+            self.state.target.close()  # flushes the evidence before it is hashed
         run = RunResult(
             profile=profile,
             spec=self.state.spec,
@@ -326,6 +390,7 @@ class ConformanceSession:
             selection=self.state.selection,
             product=self.settings.product,
             evidence_sha256=dir_hash(folder / "evidence") if folder is not None else None,
+            target=describe_target(self.state.target_config),
         )
         report = build_report(run)
         self.state.report = report
@@ -360,3 +425,83 @@ class ConformanceSession:
             for problem in self.state.written.errors:
                 write(f"  could not write {problem}", red=True)
         write(f"exit code {verdict['exit_code']}")
+
+
+# -- live targets -------------------------------------------------------------------------------------
+def target_config_from(settings: RunSettings) -> Any:
+    """The TargetConfig for a run: given, or built from flags and a conformance.toml; None if no target."""
+    if settings.target is not None:
+        return settings.target
+    from .live import has_live_target, load_target_config
+
+    cwd = Path.cwd()
+    if not settings.base_url and not has_live_target(
+        base_url=None, config_file=settings.config_file, cwd=cwd
+    ):
+        return None
+    return load_target_config(
+        base_url=settings.base_url,
+        auth_file=settings.auth_file,
+        ca_bundle=settings.ca_bundle,
+        rate=settings.rate,
+        timeout=settings.timeout,
+        config_file=settings.config_file,
+        allow_writes=settings.allow_writes,
+        cwd=cwd,
+    )
+
+
+def served_spec_url(target: Any) -> str | None:
+    """Where the target serves its document when none is given: spec_url, else ``<base>/openapi.json``."""
+    if target is None:
+        return None
+    return str(target.spec_url or target.base_url.rstrip("/") + "/openapi.json")
+
+
+def load_document(source: str, settings: RunSettings, target: Any) -> Any:
+    from .spec import DEFAULT_MAX_BYTES, load_spec
+
+    ca = str(target.ca_bundle) if target is not None and target.ca_bundle else None
+    return load_spec(
+        source,
+        allow_remote_refs=settings.allow_remote_refs,
+        max_bytes=settings.max_spec_bytes or DEFAULT_MAX_BYTES,
+        ca_bundle=ca,
+    )
+
+
+def run_scope(spec: Any, target: Any) -> str:
+    if target is None:
+        return Scope.STATIC
+    return Scope.FULL if spec is not None else Scope.LIVE
+
+
+def describe_target(target: Any) -> dict[str, Any] | None:
+    """What the report records about the target: where, how, under which limits — never a secret."""
+    if target is None:
+        return None
+    auth = target.auth
+    return {
+        "base_url": target.base_url,
+        "spec_url": served_spec_url(target),
+        "origins": sorted(str(o) for o in target.allowed_origins),
+        "auth": {
+            "type": auth.kind.value,
+            "token_url": auth.token_url,
+            "client_id": auth.client_id,
+            "scopes": list(auth.scopes),
+            "mtls": auth.client_cert is not None,
+        },
+        "other_tenant": target.other_tenant is not None,
+        "ca_bundle_given": target.ca_bundle is not None,
+        "tls_verified": bool(target.verify_tls),
+        "rate_limit": "unlimited" if not target.rate_per_second else f"{target.rate_per_second:g}/s",
+        "timeouts_ms": {
+            "connect": int(target.connect_timeout * 1000),
+            "read": int(target.read_timeout * 1000),
+            "total": int(target.total_timeout * 1000),
+        },
+        "max_body_bytes": int(target.max_body_bytes),
+        "allow_writes": bool(target.allow_writes),
+        "sandbox": target.sandbox,
+    }

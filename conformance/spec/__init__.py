@@ -52,12 +52,23 @@ __all__ = [
 _OAS3 = re.compile(r"^3\.([01])\.\d+$")
 
 
-def load_spec(source: str, *, allow_remote_refs: bool = False, max_bytes: int = DEFAULT_MAX_BYTES) -> Spec:
-    """Load, validate and index an OpenAPI document (see the module docstring)."""
+def load_spec(
+    source: str,
+    *,
+    allow_remote_refs: bool = False,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    ca_bundle: str | None = None,
+) -> Spec:
+    """Load, validate and index an OpenAPI document (see the module docstring).
+
+    ``ca_bundle`` is the PEM file that verifies an https server's certificate (default: the system's, or
+    ``$CONFORMANCE_CA_BUNDLE``)."""
     display = source
 
     def load(uri: str, name: str) -> _read.RawDocument:
-        raw, absolute = _read.read_bytes(uri, display=name or display, max_bytes=max_bytes)
+        raw, absolute = _read.read_bytes(
+            uri, display=name or display, max_bytes=max_bytes, ca_bundle=ca_bundle
+        )
         return _read.parse(raw, uri=absolute, display=name or display)
 
     root = load(source, "")

@@ -51,10 +51,12 @@ def _is_loopback(host: str | None) -> bool:
         return False
 
 
-def read_bytes(source: str, *, display: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[bytes, str]:
+def read_bytes(
+    source: str, *, display: str, max_bytes: int = DEFAULT_MAX_BYTES, ca_bundle: str | None = None
+) -> tuple[bytes, str]:
     """Return ``(content, absolute uri)``; every failure is a one-line ``SpecError``."""
     if is_url(source):
-        return _fetch(source, display=display, max_bytes=max_bytes), source
+        return _fetch(source, display=display, max_bytes=max_bytes, ca_bundle=ca_bundle), source
     path = Path(source)
     try:
         size = path.stat().st_size
@@ -83,7 +85,7 @@ def _read_file(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _fetch(url: str, *, display: str, max_bytes: int) -> bytes:
+def _fetch(url: str, *, display: str, max_bytes: int, ca_bundle: str | None = None) -> bytes:
     parts = urlsplit(url)
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise SpecError(
@@ -93,7 +95,7 @@ def _fetch(url: str, *, display: str, max_bytes: int) -> bytes:
         )
     import requests  # deferred: the static path from a file never needs it
 
-    ca_bundle = os.environ.get("CONFORMANCE_CA_BUNDLE")
+    ca_bundle = ca_bundle or os.environ.get("CONFORMANCE_CA_BUNDLE")
     try:
         with requests.get(
             url,

@@ -1,0 +1,656 @@
+"""The guarded HTTP session every live check (and Schemathesis) sends its requests through.
+
+For *every* request, including those made through the plain ``requests`` API:
+
+* **origins** — only the base URL's origin, the token URL's, the plain-HTTP probe's, the spec URL's and
+  ``extra_origins``; anything else is refused before a byte is sent, and the refusal is recorded;
+* **redirects** — not followed unless the caller asks (``allow_redirects=True``); then at most
+  ``max_redirects`` hops, never to an origin outside the list, and ``Authorization``, ``Proxy-Authorization``
+  and ``Cookie`` are dropped as soon as a hop leaves the origin (scheme, host and effective port: even a
+  same-host http→https upgrade keeps nothing). A redirect to an origin outside the list is reported as the
+  exchange's error ("redirect to another origin not followed") whether or not following was asked for;
+* **time** — connect and read timeouts, plus a wall-clock deadline for the whole request enforced by a
+  watchdog that shuts the socket down (see ``_watchdog``), so a server trickling a byte a second is cut off
+  at ``total_timeout`` like one that never answers;
+* **size** — the body is read (after decompression) up to ``max_body_bytes``; beyond that the connection
+  is closed and the exchange marked ``truncated`` ("response body over 10 MiB");
+* **TLS** — verified against the CA bundle (or the system store); ``verify_tls=False`` warns once, loudly;
+  a client certificate is presented when configured (mTLS);
+* **pace** — a token-bucket rate limit shared by every request of the run;
+* **retries** — none for non-idempotent methods (``POST``, ``PATCH``). An idempotent request (``GET``,
+  ``HEAD``, ``OPTIONS``, ``PUT``, ``DELETE``, ``TRACE``) is retried *once* when the connection was refused,
+  reset or closed before any response arrived, i.e. when the server cannot have acted on it (the usual
+  cause is a kept-alive connection the server closed meanwhile). Timeouts are never retried: the server may
+  still be working on the request;
+* **circuit breaker** — after ``max_consecutive_failures`` network failures in a row (no response at all),
+  every later request fails at once with "target unreachable: <last error>", for the rest of the run.
+
+Every attempt is recorded (redacted) as one evidence line and returned as an :class:`Exchange`. Through the
+``requests`` API, :meth:`GuardedSession.send` returns an ordinary, fully read ``requests.Response`` (and
+raises a ``requests`` exception when there is no usable response); the matching exchange is
+``session.last_exchange`` (per thread) or ``session.exchange_for(response)``.
+
+Not supported: proxies and ``.netrc`` (``trust_env`` is off, so nothing from the environment can add
+credentials or reroute traffic), a cookie jar (each request carries only the cookies its caller sets), and
+streaming (``stream=True`` is accepted, but the body is always read, within the limits, before returning).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json as jsonlib
+import threading
+import time
+import warnings
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+import urllib3.exceptions
+from requests.models import PreparedRequest
+
+from .. import __version__
+from ..errors import TargetError
+from ._defaults import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_EVIDENCE_BODY_LIMIT,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_REDIRECTS,
+    DEFAULT_RATE,
+    DEFAULT_READ_TIMEOUT,
+    DEFAULT_TOTAL_TIMEOUT,
+)
+from ._headers import Headers
+from ._limits import CircuitBreaker, RateLimiter
+from ._origin import origin_of
+from ._problems import Phase, describe, seconds
+from ._transport import GuardedAdapter
+from ._watchdog import Watchdog, current_deadline, use_deadline
+from .config import TargetConfig
+from .evidence import EvidenceRecorder
+
+__all__ = [
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_EVIDENCE_BODY_LIMIT",
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_REDIRECTS",
+    "DEFAULT_RATE",
+    "DEFAULT_READ_TIMEOUT",
+    "DEFAULT_TOTAL_TIMEOUT",
+    "IDEMPOTENT_METHODS",
+    "USER_AGENT",
+    "BodyTooLarge",
+    "Exchange",
+    "GuardedSession",
+    "InsecureTlsWarning",
+    "LiveRequestError",
+    "OriginRefused",
+    "TargetUnreachable",
+    "TotalTimeout",
+]
+
+USER_AGENT = f"interop-conformance/{__version__} (live conformance checks)"
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})  # RFC 9110 §9.2.2
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_CREDENTIAL_HEADERS = ("Authorization", "Proxy-Authorization", "Cookie")
+_READ_CHUNK = 256 * 1024
+# requests wraps what happens inside adapter.send; reading the body raises urllib3 and http.client errors as
+# they are; OSError covers sockets and ssl, ValueError http.client's refusal of a malformed header.
+_NETWORK_ERRORS = (
+    requests.exceptions.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+    ValueError,
+)
+
+
+# -- errors raised through the requests API --------------------------------------------------------------
+class LiveRequestError(TargetError, requests.exceptions.RequestException):
+    """Raised through the ``requests`` API when the guard stops a request or its response is unusable.
+
+    Both a :class:`~conformance.errors.TargetError` and a ``requests`` exception, so Schemathesis reports it
+    as a network error and our own code can catch it with the rest of our errors.
+    """
+
+
+class OriginRefused(LiveRequestError):
+    """The URL's origin is not one the target configuration allows: nothing was sent."""
+
+
+class TargetUnreachable(LiveRequestError, requests.exceptions.ConnectionError):
+    """The circuit breaker is open (or the request failed before any response)."""
+
+
+class TotalTimeout(LiveRequestError, requests.exceptions.Timeout):
+    """The wall-clock limit for the request passed."""
+
+
+class BodyTooLarge(LiveRequestError):
+    """The response body is larger than ``max_body_bytes``; the connection was closed."""
+
+
+class InsecureTlsWarning(UserWarning):
+    """TLS certificate verification is turned off for the live target."""
+
+
+# -- exchanges ------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Exchange:
+    """One request and what came back, as recorded in the evidence (``id``).
+
+    ``url`` and ``request_headers`` are the redacted forms; ``headers`` and ``body`` are what the server sent
+    (``body`` possibly cut at ``max_body_bytes``: see ``truncated``), for checks to inspect. They are never
+    written anywhere unredacted, and ``repr`` shows neither.
+    """
+
+    id: str
+    method: str
+    url: str
+    request_headers: Headers
+    status: int | None
+    reason: str
+    headers: Headers
+    body: bytes
+    truncated: bool
+    elapsed_ms: int
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        """No network, size or guard error (any HTTP status counts as ok)."""
+        return self.error is None
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+    @property
+    def media_type(self) -> str | None:
+        """``type/subtype`` of ``Content-Type``, lower case, without parameters."""
+        value = self.headers.get("content-type")
+        if not value:
+            return None
+        return value.split(";", 1)[0].strip().lower() or None
+
+    @property
+    def charset(self) -> str | None:
+        value = self.headers.get("content-type") or ""
+        for parameter in value.split(";")[1:]:
+            name, _, val = parameter.partition("=")
+            if name.strip().lower() == "charset":
+                return val.strip().strip('"').lower() or None
+        return None
+
+    def text(self) -> str:
+        """The body as text, in its declared charset (else UTF-8), undecodable bytes replaced."""
+        try:
+            return self.body.decode(self.charset or "utf-8", "replace")
+        except LookupError:  # an unknown charset name
+            return self.body.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON, strictly: ``ValueError`` on invalid UTF-8 (RFC 8259 §8.1), a BOM, invalid
+        JSON, or ``NaN``/``Infinity``."""
+        text = self.body.decode("utf-8")  # UnicodeDecodeError is a ValueError
+
+        def refuse(constant: str) -> Any:
+            raise ValueError(f"{constant} is not JSON")
+
+        return jsonlib.loads(text, parse_constant=refuse)
+
+    def __repr__(self) -> str:
+        outcome = self.error if self.error else f"{self.status} {self.reason}".strip()
+        return f"Exchange({self.id} {self.method} {self.url} -> {outcome}, {len(self.body)} bytes)"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Outcome:
+    exchange: Exchange
+    response: requests.Response | None  # None when nothing usable came back
+    exception: BaseException | None  # what the requests API raises when response is None or truncated
+    retryable: bool = False
+    next_request: PreparedRequest | None = None  # the redirect to follow, when asked and allowed
+
+
+def _size_text(size: int) -> str:
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
+    return f"{size} bytes"
+
+
+def _body_bytes(body: Any) -> bytes | None:
+    if body is None or isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    return b"<streamed body, not recorded>"
+
+
+def _min_timeout(configured: float, given: Any) -> float:
+    return min(configured, float(given)) if isinstance(given, (int, float)) and given > 0 else configured
+
+
+class GuardedSession(requests.Session):
+    """A ``requests.Session`` that enforces the live-target rules (see the module docstring)."""
+
+    def __init__(self, config: TargetConfig, recorder: EvidenceRecorder) -> None:
+        super().__init__()
+        self.config = config
+        self.recorder = recorder
+        self.trust_env = False  # no proxies, .netrc credentials or CA bundle from the environment
+        self.max_redirects = config.max_redirects
+        self.headers["User-Agent"] = USER_AGENT
+        adapter = GuardedAdapter(max_retries=0)  # retries are ours: see the module docstring
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
+        self._allowed = config.allowed_origins
+        self._allowed_text = ", ".join(sorted(str(o) for o in self._allowed))
+        self._limiter = RateLimiter(config.rate_per_second)
+        self._breaker = CircuitBreaker(config.max_consecutive_failures)
+        self._watchdog = Watchdog()
+        self._local = threading.local()
+        self._by_response: weakref.WeakKeyDictionary[requests.Response, Exchange] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._verify: bool | str = str(config.ca_bundle) if config.ca_bundle else True
+        if not config.verify_tls:
+            self._verify = False
+            warnings.warn(
+                f"TLS CERTIFICATE VERIFICATION IS OFF for {config.origin}: the target's identity is not "
+                "checked, so nothing in this run proves which server answered",
+                InsecureTlsWarning,
+                stacklevel=2,
+            )
+        cert, key = config.auth.client_cert, config.auth.client_key
+        self._cert: str | tuple[str, str] | None = (
+            (str(cert), str(key)) if cert and key else (str(cert) if cert else None)
+        )
+
+    # -- the plain requests API ---------------------------------------------------------------------
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("allow_redirects", False)
+        return super().request(method, url, *args, **kwargs)
+
+    def get(self, url: str | bytes, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("allow_redirects", False)  # requests itself defaults to following for GET
+        return self.request("GET", url, **kwargs)
+
+    def options(self, url: str | bytes, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("allow_redirects", False)
+        return self.request("OPTIONS", url, **kwargs)
+
+    def head(self, url: str | bytes, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("allow_redirects", False)
+        return self.request("HEAD", url, **kwargs)
+
+    def send(self, request: PreparedRequest, **kwargs: Any) -> requests.Response:
+        """Send through the guard; returns a fully read response or raises a ``requests`` exception."""
+        outcome = self._perform(
+            request, timeout=kwargs.get("timeout"), follow=bool(kwargs.get("allow_redirects", False))
+        )
+        response = outcome.response
+        if response is None or outcome.exchange.truncated:
+            assert outcome.exception is not None
+            raise outcome.exception
+        self._by_response[response] = outcome.exchange
+        return response
+
+    # -- the exchange API (live checks, token requests) ------------------------------------------------
+    def exchange(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Any = None,
+        json: Any = None,
+        data: Any = None,
+        allow_redirects: bool = False,
+        timeout: float | None = None,
+        before_record: Callable[[int | None, bytes], None] | None = None,
+    ) -> Exchange:
+        """Send one request and return its :class:`Exchange`; never raises for network problems.
+
+        ``before_record(status, body)`` runs before the exchange is written, so a caller can register
+        secrets it finds in the response (an access token) and have them redacted in this very record.
+        """
+        request = requests.Request(
+            method=method.upper(), url=url, headers=dict(headers or {}), params=params, json=json, data=data
+        )
+        try:
+            prepared = self.prepare_request(request)
+        except (requests.exceptions.RequestException, ValueError, TypeError) as exc:
+            text = " ".join(str(exc).split())[:200]
+            return self._not_sent(
+                method.upper(), url, [], None, f"not sent: invalid request: {text}"
+            ).exchange
+        outcome = self._perform(
+            prepared, timeout=timeout, follow=allow_redirects, before_record=before_record
+        )
+        return outcome.exchange
+
+    def not_sent(self, method: str, url: str, error: str) -> Exchange:
+        """Record (and return) an exchange that was decided against before sending, e.g. for lack of a token."""
+        return self._not_sent(method.upper(), url, [], None, error).exchange
+
+    @property
+    def last_exchange(self) -> Exchange | None:
+        """The last exchange this thread performed (the final hop when redirects were followed)."""
+        return getattr(self._local, "last", None)
+
+    def exchange_for(self, response: requests.Response) -> Exchange | None:
+        """The exchange behind a response returned by :meth:`send`."""
+        return self._by_response.get(response)
+
+    @property
+    def unreachable(self) -> str | None:
+        """``"target unreachable: <last error>"`` once the circuit breaker has opened, else ``None``."""
+        return self._breaker.open_reason
+
+    def close(self) -> None:
+        super().close()
+        self._watchdog.close()
+
+    # -- internals ------------------------------------------------------------------------------------
+    def _perform(
+        self,
+        prepared: PreparedRequest,
+        *,
+        timeout: Any,
+        follow: bool,
+        before_record: Callable[[int | None, bytes], None] | None = None,
+    ) -> _Outcome:
+        if isinstance(timeout, tuple) and len(timeout) == 2:
+            connect_t = _min_timeout(self.config.connect_timeout, timeout[0])
+            read_t = _min_timeout(self.config.read_timeout, timeout[1])
+        else:
+            connect_t = _min_timeout(self.config.connect_timeout, timeout)
+            read_t = _min_timeout(self.config.read_timeout, timeout)
+        outcome = self._attempt(
+            prepared, connect_t, read_t, follow=follow, hop=0, links=None, hook=before_record
+        )
+        history: list[requests.Response] = []
+        hop = 0
+        while outcome.next_request is not None and outcome.response is not None:
+            history.append(outcome.response)
+            hop += 1
+            links = {"redirect_of": outcome.exchange.id}
+            outcome = self._attempt(
+                outcome.next_request, connect_t, read_t, follow=follow, hop=hop, links=links, hook=None
+            )
+        if history and outcome.response is not None:
+            outcome.response.history = history
+        self._local.last = outcome.exchange
+        return outcome
+
+    def _attempt(
+        self,
+        prepared: PreparedRequest,
+        connect_t: float,
+        read_t: float,
+        *,
+        follow: bool,
+        hop: int,
+        links: dict[str, str] | None,
+        hook: Callable[[int | None, bytes], None] | None,
+    ) -> _Outcome:
+        method = (prepared.method or "GET").upper()
+        url = prepared.url or ""
+        headers = list(prepared.headers.items())
+        body = _body_bytes(prepared.body)
+        try:
+            allowed = origin_of(url) in self._allowed
+            reason = (
+                ""
+                if allowed
+                else f"{origin_of(url)} is not an allowed origin (allowed: {self._allowed_text})"
+            )
+        except ValueError as exc:
+            allowed, reason = False, str(exc)
+        if not allowed:
+            text = f"refused: {reason}"
+            return self._not_sent(method, url, headers, body, text, OriginRefused(text), links)
+        unreachable = self._breaker.open_reason
+        if unreachable:
+            return self._not_sent(
+                method, url, headers, body, unreachable, TargetUnreachable(unreachable), links
+            )
+        outcome = self._send_once(
+            prepared, method, url, headers, body, connect_t, read_t, follow, hop, links, hook
+        )
+        if (
+            outcome.retryable
+            and method in IDEMPOTENT_METHODS
+            and not self._breaker.open_reason
+            and (prepared.body is None or isinstance(prepared.body, (bytes, str)))
+        ):
+            retry_links = {**(links or {}), "retry_of": outcome.exchange.id}
+            outcome = self._send_once(
+                prepared, method, url, headers, body, connect_t, read_t, follow, hop, retry_links, hook
+            )
+        return outcome
+
+    def _not_sent(
+        self,
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]],
+        body: bytes | None,
+        error: str,
+        exception: BaseException | None = None,
+        links: Mapping[str, str] | None = None,
+    ) -> _Outcome:
+        recorded = self.recorder.record_http(
+            method=method,
+            url=url,
+            request_headers=headers,
+            request_body=body,
+            status=None,
+            reason=None,
+            response_headers=None,
+            response_body=None,
+            incomplete=False,
+            elapsed_ms=0,
+            error=error,
+            links=links,
+        )
+        exchange = Exchange(
+            id=recorded.id,
+            method=method,
+            url=recorded.url,
+            request_headers=Headers(recorded.request_headers),
+            status=None,
+            reason="",
+            headers=Headers(),
+            body=b"",
+            truncated=False,
+            elapsed_ms=0,
+            error=self.recorder.redactor.redact_text(error),
+        )
+        self._local.last = exchange
+        return _Outcome(exchange=exchange, response=None, exception=exception or TargetUnreachable(error))
+
+    def _send_once(
+        self,
+        prepared: PreparedRequest,
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]],
+        body: bytes | None,
+        connect_t: float,
+        read_t: float,
+        follow: bool,
+        hop: int,
+        links: Mapping[str, str] | None,
+        hook: Callable[[int | None, bytes], None] | None,
+    ) -> _Outcome:
+        self._limiter.acquire()
+        adapter = self.get_adapter(url)
+        total = self.config.total_timeout
+        response: requests.Response | None = None
+        content = b""
+        truncated = False
+        failure: BaseException | None = None
+        phase = Phase.BEFORE_RESPONSE
+        start = time.perf_counter()
+        deadline = self._watchdog.start(total)
+        use_deadline(deadline)
+        try:
+            response = adapter.send(
+                prepared,
+                stream=True,
+                timeout=(connect_t, read_t),
+                verify=self._verify,
+                cert=self._cert,
+                proxies={},
+            )
+            phase = Phase.BODY
+            content, truncated = self._read_body(response)
+        except _NETWORK_ERRORS as exc:
+            # Every network failure becomes this exchange's error; anything else is a bug and propagates.
+            failure = exc
+            content = getattr(exc, "_partial_body", b"")
+        finally:
+            use_deadline(None)
+            self._watchdog.finish(deadline)
+        elapsed = time.perf_counter() - start
+        elapsed_ms = int(elapsed * 1000)
+
+        error: str | None = None
+        exception: BaseException | None = None
+        retryable = False
+        next_request: PreparedRequest | None = None
+        if failure is not None:
+            if deadline.expired:
+                if phase is Phase.BEFORE_RESPONSE:
+                    error = f"no response within {seconds(total)} s (total time limit)"
+                else:
+                    error = f"response not complete within {seconds(total)} s (total time limit)"
+                exception = TotalTimeout(error)
+            else:
+                problem = describe(failure, phase=phase, connect_timeout=connect_t, read_timeout=read_t)
+                error, retryable = problem.text, problem.retryable
+                exception = failure
+            if response is not None:
+                with contextlib.suppress(Exception):
+                    response.close()
+            if phase is Phase.BEFORE_RESPONSE:
+                self._breaker.failure(error)
+        else:
+            assert response is not None
+            self._breaker.success()
+            response._content = content
+            response._content_consumed = True  # type: ignore[attr-defined]
+            response.elapsed = timedelta(seconds=elapsed)
+            if truncated:
+                error = f"response body over {_size_text(self.config.max_body_bytes)}"
+                exception = BodyTooLarge(error)
+            elif response.status_code in _REDIRECT_STATUSES and "location" in response.headers:
+                error, next_request = self._redirect(prepared, response, follow=follow, hop=hop)
+
+        status = response.status_code if response is not None else None
+        if hook is not None:
+            hook(status, content)
+        raw_headers = (
+            response.raw.headers.items() if response is not None and response.raw is not None else ()
+        )
+        recorded = self.recorder.record_http(
+            method=method,
+            url=url,
+            request_headers=headers,
+            request_body=body,
+            status=status,
+            reason=response.reason if response is not None else None,
+            response_headers=raw_headers,
+            response_body=content if response is not None else None,
+            incomplete=truncated,
+            elapsed_ms=elapsed_ms,
+            error=error,
+            links=links,
+        )
+        exchange = Exchange(
+            id=recorded.id,
+            method=method,
+            url=recorded.url,
+            request_headers=Headers(recorded.request_headers),
+            status=status,
+            reason=(response.reason or "") if response is not None else "",
+            headers=Headers(raw_headers),
+            body=content,
+            truncated=truncated,
+            elapsed_ms=elapsed_ms,
+            error=self.recorder.redactor.redact_text(error) if error else None,
+        )
+        return _Outcome(
+            exchange=exchange,
+            response=response if phase is Phase.BODY and failure is None else None,
+            exception=exception,
+            retryable=retryable,
+            next_request=next_request,
+        )
+
+    def _read_body(self, response: requests.Response) -> tuple[bytes, bool]:
+        """Read the (decoded) body up to ``max_body_bytes``; ``(body, truncated)``."""
+        raw = response.raw
+        limit = self.config.max_body_bytes
+        deadline = current_deadline()
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                chunk = raw.read(_READ_CHUNK, decode_content=True)
+                if not chunk:
+                    break
+                # The watchdog's shutdown() wakes a read blocked on an empty socket, but Linux keeps
+                # delivering data a peer goes on streaming: so the loop also checks the deadline itself.
+                if deadline is not None and deadline.expired:
+                    raise TimeoutError("total time limit reached while reading the body")
+                size += len(chunk)
+                if size > limit:
+                    chunks.append(chunk[: len(chunk) - (size - limit)])
+                    response.close()  # closes the connection: the rest of the body is never read
+                    return b"".join(chunks), True
+                chunks.append(chunk)
+        except BaseException as exc:
+            exc._partial_body = b"".join(chunks)  # type: ignore[attr-defined]
+            raise
+        raw.release_conn()
+        return b"".join(chunks), False
+
+    def _redirect(
+        self, prepared: PreparedRequest, response: requests.Response, *, follow: bool, hop: int
+    ) -> tuple[str | None, PreparedRequest | None]:
+        """The error to report for a redirect and, when asked to and allowed, the next request."""
+        location = self.get_redirect_target(response)
+        if not location:
+            return None, None
+        target = urljoin(prepared.url or "", location)
+        try:
+            target_origin = origin_of(target)
+        except ValueError:
+            return "redirect to a URL that is not http(s): not followed", None
+        if target_origin not in self._allowed:
+            return f"redirect to another origin not followed ({target_origin} is not an allowed origin)", None
+        if not follow:
+            return None, None
+        if hop >= self.config.max_redirects:
+            return f"too many redirects (more than {self.config.max_redirects})", None
+        following = prepared.copy()
+        following.prepare_url(target, None)
+        self.rebuild_method(following, response)
+        if following.method != prepared.method or response.status_code == 303:
+            following.body = None
+            for name in ("Content-Length", "Content-Type", "Transfer-Encoding"):
+                following.headers.pop(name, None)
+        if target_origin != origin_of(prepared.url or ""):
+            # Credentials are for the origin they were given to: a hop elsewhere (even http->https on the
+            # same host) carries none of them, and later hops cannot get them back.
+            for name in _CREDENTIAL_HEADERS:
+                following.headers.pop(name, None)
+        return None, following

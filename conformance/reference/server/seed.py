@@ -1,0 +1,194 @@
+"""Synthetic sample data for each force: clearly labelled, never real people, places or incidents.
+
+Names cover what the charter's checks care about: Welsh diacritics (Siân, Ŵyn), other Latin
+diacritics, and non-Latin scripts (Chinese, Arabic). Every free-text field says the record is
+synthetic. Ids are derived from the force and a counter (UUIDv5), so they are stable across starts;
+timestamps are fixed instants in 2025, before any run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from .auth import Client
+from .store import Store
+
+__all__ = ["seed_store"]
+
+_NAMESPACE = uuid.UUID("6f1c0b1e-3d2a-4f55-9b7e-5e0c1a2b3c4d")
+_SYNTHETIC = "SYNTHETIC TEST RECORD for conformance testing; not a real "
+
+# (fullName, givenNames, familyName, aliases, dateOfBirth, gender, nationality) per force.
+_PEOPLE: dict[str, list[tuple[str, list[str], str | None, list[str], str, str, str]]] = {
+    "force-a": [
+        (
+            "Siân Ŵyn Jones",
+            ["Siân", "Ŵyn"],
+            "Jones",
+            ["Sian Jones", "S. W. Jones"],
+            "1984-03-17",
+            "GNDR_0001",
+            "GB",
+        ),
+        ("Gruffudd ap Rhys", ["Gruffudd"], None, ["Griff Rees"], "1979-11-02", "GNDR_0003", "GB"),
+        ("李秀英", ["秀英"], "李", ["Li Xiuying"], "1991-06-30", "GNDR_0001", "CN"),
+        ("Aleksandra Wiśniewska", ["Aleksandra"], "Wiśniewska", [], "1988-01-09", "GNDR_0008", "PL"),
+        ("فاطمة الزهراء", ["فاطمة"], None, ["Fatima Al-Zahra"], "1995-12-24", "GNDR_0007", "GB"),
+    ],
+    "force-b": [
+        ("Ŵyn Llewelyn", ["Ŵyn"], "Llewelyn", [], "1970-05-05", "GNDR_0003", "GB"),
+        ("Eluned Prys", ["Eluned"], "Prys", ["Luned Price"], "2001-02-14", "GNDR_0001", "GB"),
+        ("王伟", ["伟"], "王", ["Wang Wei"], "1986-08-19", "GNDR_0003", "CN"),
+        ("Zoë Brontë-Smith", ["Zoë"], "Brontë-Smith", [], "1999-10-31", "GNDR_0004", "GB"),
+    ],
+}
+
+
+def _id(force_key: str, kind: str, n: int) -> str:
+    return str(uuid.uuid5(_NAMESPACE, f"{force_key}/{kind}/{n}"))
+
+
+def _stamp(minutes: int) -> str:
+    hours, minute = divmod(minutes, 60)
+    return f"2025-03-14T{9 + hours:02d}:{minute:02d}:00Z"
+
+
+def _review(n: int) -> dict[str, Any]:
+    review: dict[str, Any] = {"retentionCategory": "group3", "nextReviewDate": "2031-03-14"}
+    if n % 2:
+        review |= {
+            "retentionCategory": "group2",
+            "lastReviewDate": "2025-03-14",
+            "reviewRationale": "Synthetic review: linked to an open (synthetic) investigation; retain.",
+        }
+    return review
+
+
+def _meta(ident: str, minutes: int, actor: str) -> dict[str, Any]:
+    stamp = _stamp(minutes)
+    return {"id": ident, "createdAt": stamp, "updatedAt": stamp, "createdBy": actor, "updatedBy": actor}
+
+
+def _records(force_key: str, actor: str) -> dict[str, list[dict[str, Any]]]:
+    persons = []
+    for n, (full, given, family, aliases, dob, gender, nationality) in enumerate(_PEOPLE[force_key]):
+        person: dict[str, Any] = _meta(_id(force_key, "person", n), n, actor)
+        person |= {"fullName": full, "givenNames": given}
+        if family:
+            person["familyName"] = family
+        if aliases:
+            person["aliases"] = aliases
+        person |= {
+            "dateOfBirth": dob,
+            "gender": gender,
+            "nationality": nationality,
+            "physicalDescription": _SYNTHETIC + "person.",
+            "review": _review(n),
+        }
+        persons.append(person)
+    objects = [
+        _meta(_id(force_key, "object", 0), 10, actor)
+        | {
+            "objectType": "vehicle",
+            "description": "Silver hatchback, dent in the nearside rear door. " + _SYNTHETIC + "vehicle.",
+            "serialNumber": "SYNTHVIN0000000001",
+            "vehicle": {
+                "registrationMark": "XX25 SYN",
+                "make": "Volkswagen",
+                "model": "Golf",
+                "colour": "Silver",
+            },
+            "review": _review(0),
+        },
+        _meta(_id(force_key, "object", 1), 11, actor)
+        | {
+            "objectType": "device",
+            "description": 'Black smartphone, cracked screen, "Cymru" sticker on the case. '
+            + _SYNTHETIC
+            + "device.",
+            "serialNumber": "000000000000001",
+            "review": _review(1),
+        },
+        _meta(_id(force_key, "object", 2), 12, actor)
+        | {
+            "objectType": "property",
+            "description": "Laptop, grey, 13 inch. " + _SYNTHETIC + "item.",
+            "review": _review(0),
+        },
+    ]
+    locations = [
+        _meta(_id(force_key, "location", 0), 20, actor)
+        | {
+            "name": "Maes parcio Stryd y Castell (synthetic)",
+            "geometry": {"type": "Point", "coordinates": [-3.1791, 51.4816]},
+            "crs": "EPSG:4326",
+            "easting": 318200,
+            "northing": 176400,
+            "address": {"lines": ["Stryd y Castell"], "town": "Caerdydd", "postcode": "CF10 1XX"},
+            "review": _review(0),
+        },
+        _meta(_id(force_key, "location", 1), 21, actor)
+        | {
+            "name": "Rear car park, Example Retail Park (synthetic)",
+            "geometry": {"type": "Point", "coordinates": [-1.8937, 52.4776]},
+            "crs": "EPSG:4326",
+            "review": _review(1),
+        },
+    ]
+    people = [p["id"] for p in persons]
+    events = [
+        _meta(_id(force_key, "event", 0), 30, actor)
+        | {
+            "eventType": "crime",
+            "occurredAt": "2025-03-13T22:40:00Z",
+            "occurredUntil": "2025-03-13T23:15:00Z",
+            "summary": "Vehicle broken into; a laptop was taken from the boot. " + _SYNTHETIC + "event.",
+            "forceReference": f"SYN/{force_key[-1].upper()}/0001/25",
+            "locationId": locations[1]["id"],
+            "personLinks": [
+                {"personId": people[0], "role": "victim"},
+                {"personId": people[1], "role": "suspect"},
+            ],
+            "objectIds": [objects[0]["id"], objects[2]["id"]],
+            "review": _review(1),
+        },
+        _meta(_id(force_key, "event", 1), 31, actor)
+        | {
+            "eventType": "publicOrder",
+            "occurredAt": "2025-03-14T18:00:00Z",
+            "summary": "Planned event needing extra officers (mutual aid). " + _SYNTHETIC + "event.",
+            "locationId": locations[0]["id"],
+            "personLinks": [{"personId": people[2], "role": "reportingPerson"}],
+            "review": _review(0),
+        },
+    ]
+    return {"persons": persons, "objects": objects, "locations": locations, "events": events}
+
+
+def seed_store(store: Store, clients: dict[str, Client]) -> None:
+    """Fill ``store`` with each force's synthetic records and mutual-aid requests between the forces."""
+    for force_key, client in clients.items():
+        actor = f"{client.client_id}/seed"
+        for entity, records in _records(force_key, actor).items():
+            for record in records:
+                store.seed(client.tenant, entity, record)
+    a, b = clients["force-a"], clients["force-b"]
+    requests = [
+        (a, b, "force-a", "requested", 40, [{"resourceType": "publicOrderOfficer", "quantity": 24}]),
+        (a, b, "force-a", "fulfilled", 41, [{"resourceType": "policeDog", "quantity": 2}]),
+        (b, a, "force-b", "accepted", 42, [{"resourceType": "drone", "quantity": 1}]),
+    ]
+    for n, (requester, provider, force_key, status, minutes, resources) in enumerate(requests):
+        record = _meta(_id(force_key, "mutual-aid", n), minutes, f"{requester.client_id}/seed")
+        record |= {
+            "providingForce": provider.tenant,
+            "eventId": _id(force_key, "event", 1),
+            "requiredFrom": "2025-06-21T06:00:00Z",
+            "requiredUntil": "2025-06-21T22:00:00Z",
+            "resources": resources,
+            "notes": "Synthetic mutual-aid request for conformance testing.",
+            "requestingForce": requester.tenant,
+            "status": status,
+        }
+        store.seed_request(record)
