@@ -12,6 +12,14 @@ Static checks (on the OpenAPI document), by charter commitment:
 * ``pole``          C6  POLE tagging, code lists, name structures
 * ``security``      C9  security schemes, no basic/query keys, OAuth 2.0, scopes
 * ``portability``   C10 list/export operations, incremental export, MoPI metadata
+
+Live checks (against a running API, through ``conformance.live``):
+
+* ``live_transport`` C9  TLS versions and certificate, HSTS, plain HTTP
+* ``live_auth``      C5/C9 authentication, scopes, rate limits, OIDC discovery, the sandbox's auth flow
+* ``live_http``      C4/C8/C9 dates, UTF-8, Unicode round trip, negotiation, errors, deprecation, headers
+* ``live_contract``  C1/C9 the served document, contract conformance and negative testing (Schemathesis)
+* ``live_inventory`` C3/C11 the document is freely available; no undocumented endpoints
 """
 
 from __future__ import annotations
@@ -20,6 +28,11 @@ from . import (  # noqa: F401 - imported for registration
     access,
     document,
     documentation,
+    live_auth,
+    live_contract,
+    live_http,
+    live_inventory,
+    live_transport,
     payloads,
     pole,
     portability,
