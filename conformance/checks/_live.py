@@ -88,8 +88,10 @@ def first_collection_read(ctx: CheckContext) -> Operation:
 def item_read_for(ctx: CheckContext, collection: Operation) -> Operation | None:
     """The GET ``/collection/{id}`` operation that goes with a collection read, if the document has one."""
     for op in operations(ctx):
-        if op.method == "get" and op.path.startswith(collection.path.rstrip("/") + "/{") and op.path.count("/") == (
-            collection.path.rstrip("/").count("/") + 1
+        if (
+            op.method == "get"
+            and op.path.startswith(collection.path.rstrip("/") + "/{")
+            and op.path.count("/") == (collection.path.rstrip("/").count("/") + 1)
         ):
             return op
     return None
@@ -174,7 +176,7 @@ def sample_value(index: Any, loc: Loc | None, depth: int = 0) -> Any:
     if kind == "array":
         item = schema.get("items")
         return [sample_value(index, f"{node.loc}/items", depth + 1)] if isinstance(item, Mapping) else []
-    return {"string": _sample_string(schema), "integer": 1, "number": 1, "boolean": True}.get(kind or "", None)
+    return {"string": _sample_string(schema), "integer": 1, "number": 1, "boolean": True}.get(kind or "")
 
 
 def _sample_string(schema: Mapping[str, Any]) -> str:
