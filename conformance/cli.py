@@ -291,21 +291,60 @@ def _show(state: Any, *, as_json: bool, quiet: bool, signature: dict[str, Any] |
 @click.option(
     "--format", "formats", default="all", show_default=True, metavar="LIST", help="Report formats to write."
 )
-def demo(out_dir: Path, formats: str) -> int:
-    """Run the core profile on the bundled reference supplier's document and on a flawed copy.
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="NAME",
+    help="Start the reference supplier with this fault switch (repeatable); see `conformance reference "
+    "serve --list-faults`.",
+)
+@click.option(
+    "--flawed-document",
+    is_flag=True,
+    help="Also run the static checks on a deliberately flawed copy of the reference document.",
+)
+def demo(out_dir: Path, formats: str, faults: tuple[str, ...], flawed_document: bool) -> int:
+    """Run everything against the bundled reference supplier: static and live, signed and verified.
 
-    The reference document is a model of a conformant InterOp-Pol API; the flawed copy breaks a
-    handful of requirements on purpose, so you can see what a failing report looks like. Exits with
-    the reference run's verdict code.
+    Starts the reference supplier (a model POLE / mutual-aid API) on a free loopback port with TLS from a
+    throw-away CA, runs the core profile against its document and the running server, signs the report
+    with a clearly labelled demo key, verifies it, prints the verdict and the report's path, and stops the
+    server. Exits with the run's verdict code. `--fault` breaks one behaviour to show a failing run.
 
     \b
     Example:
         conformance demo
-        conformance demo --out /tmp/demo-reports
+        conformance demo --fault ignore-auth      # breaks a MUST: NOT CONFORMANT, exit 1
+        conformance demo --flawed-document --out /tmp/demo-reports
     """
     from .demo import run_demo
+    from .reference.server import FAULTS
 
-    return run_demo(out_dir=out_dir, formats=formats, console=_stderr_console())
+    unknown = [f for f in faults if f not in FAULTS]
+    if unknown:
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], list(FAULTS), n=1)
+        hint = f"did you mean '{close[0]}'?" if close else "see `conformance reference serve --list-faults`"
+        raise UsageError(f"unknown fault '{unknown[0]}'", hint=hint)
+    with _progress_for_demo() as progress:
+        return run_demo(
+            out_dir=out_dir,
+            formats=formats,
+            console=_stderr_console(),
+            faults=faults,
+            flawed_document=flawed_document,
+            progress=progress,
+        )
+
+
+@contextmanager
+def _progress_for_demo() -> Iterator[Any]:
+    from .profiles import load_profile
+
+    with _progress(load_profile("interop-pol-core"), quiet=False) as progress:
+        yield progress
 
 
 # -- profiles -----------------------------------------------------------------------------------------
@@ -484,6 +523,15 @@ def _register_attest_commands() -> None:
 
 
 _register_attest_commands()
+
+
+def _register_reference_commands() -> None:
+    from .reference.cli import reference_group
+
+    cli.add_command(reference_group)
+
+
+_register_reference_commands()
 
 
 # -- entry point --------------------------------------------------------------------------------------

@@ -1,14 +1,20 @@
-"""``conformance demo``: the whole pipeline on the bundled reference supplier's document.
+"""``conformance demo``: the whole product in one command, against the bundled reference supplier.
 
-Runs the core profile twice — on the reference document (a model of a conformant InterOp-Pol API)
-and on a deliberately flawed copy (``conformance/reference/flaws.yaml`` lists each flaw and the
-requirement it breaks) — signs both reports with a clearly labelled throw-away demo key, verifies the
-signatures as a reviewer would, and shows the results. The live reference server arrives with the
-live checks; until then the demo is static.
+1. makes a clearly labelled throw-away signing key (once per output folder);
+2. starts the reference supplier (``conformance.reference.server``) on a free loopback port, with TLS from a
+   throw-away CA, optionally with fault switches that break one behaviour each;
+3. runs the core profile in full scope: the static checks on its OpenAPI document and the live checks
+   against the running server (the reference supplier is a test tenant, so writes are allowed);
+4. signs the report, verifies it as a reviewer would, prints the verdict and the report's path;
+5. stops the server and exits with the run's verdict code.
+
+``--flawed-document`` adds a static run on a deliberately flawed copy of the document
+(``conformance/reference/flaws.yaml``), to show a failing static report as well.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,23 +29,83 @@ __all__ = ["DEMO_KEY_NAME", "DEMO_PROFILE", "run_demo"]
 
 DEMO_PROFILE = "interop-pol-core"
 DEMO_KEY_NAME = "DEMO-ONLY-throwaway-signing-key"
+# The reference supplier enforces a quota (bursts of 60 requests, refilled at 30 a second) and the harness
+# paces itself below the refill rate, so only the rate-limit check's deliberate burst meets a 429 — and
+# the demo stays well under a minute.
+DEMO_RATE_LIMIT_PER_MINUTE = 1800
+DEMO_RATE_LIMIT_BURST = 60
+DEMO_HARNESS_RATE = 25.0  # requests a second
 
 
-def run_demo(*, out_dir: Path, formats: str, console: Any) -> int:
-    """Run, sign and verify both demo runs; return the reference run's exit code."""
+def run_demo(
+    *,
+    out_dir: Path,
+    formats: str,
+    console: Any,
+    faults: Sequence[str] = (),
+    flawed_document: bool = False,
+    progress: Any = None,
+) -> int:
+    """Run the demo (see the module docstring); return the live run's exit code."""
+    from .reference.server import ReferenceServer
+    from .reference.target import target_config_for
+
     profile = load_profile(DEMO_PROFILE)
     key, public = _demo_key(out_dir)
     console.print(
         f"[bold]interop-conformance demo[/bold]: profile {profile.id} {profile.version} "
-        f"({len(profile.requirements)} requirements) on the bundled reference supplier's OpenAPI document.\n"
-        f"Reports are signed with a throw-away DEMO key ({key}); real reports use your own key."
+        f"({len(profile.requirements)} requirements), static and live, against the bundled reference supplier.\n"
+        f"Reports are signed with a throw-away DEMO key ({key}); real reports use your own key.",
+        highlight=False,
     )
-    console.print("[bold]1. The reference document[/bold] (a model of a conformant API)")
-    reference = _run(profile, str(REFERENCE_SPEC), out_dir, formats, "Reference supplier (demo)")
-    _sign_and_show(reference, key, public, console)
+    with ReferenceServer(
+        faults=faults,
+        rate_limit_per_minute=DEMO_RATE_LIMIT_PER_MINUTE,
+        rate_limit_burst=DEMO_RATE_LIMIT_BURST,
+    ) as server:
+        broken = f" with fault(s) {', '.join(faults)}" if faults else ""
+        console.print(
+            f"Reference supplier running at {server.base_url}{broken} (TLS from a throw-away CA: {server.ca_bundle})",
+            highlight=False,
+        )
+        target = target_config_for(server, allow_writes=True, rate_per_second=DEMO_HARNESS_RATE)
+        spec = load_spec(str(REFERENCE_SPEC))
+        settings = RunSettings(
+            profile=profile.id,
+            spec=str(REFERENCE_SPEC),
+            out_dir=out_dir,
+            formats=formats,
+            product="Reference supplier (demo)" + (f", faults: {', '.join(faults)}" if faults else ""),
+            target=target,
+        )
+        live = run_profile(settings, profile=profile, spec=spec, progress=progress)
+    _sign_and_show(live, key, public, console)
+    if flawed_document:
+        _flawed_static_run(profile, out_dir, formats, key, public, console)
+    assert live.report is not None
+    verdict = live.report["verdict"]
+    html = live.written.files.get(_html_format()) if live.written is not None else None
+    console.print(
+        f"Verdict: [bold]{verdict['status']}[/bold] ({verdict['scope']} scope). "
+        + (f"Open {html} in a browser to see what a reviewer sees." if html else ""),
+        highlight=False,
+        soft_wrap=True,
+    )
+    return int(live.exit_code)
+
+
+def _html_format() -> Any:
+    from .report.writer import Format
+
+    return Format.HTML
+
+
+def _flawed_static_run(
+    profile: Any, out_dir: Path, formats: str, key: Path, public: Path, console: Any
+) -> None:
     flaws = load_flaws()
     console.print(
-        f"[bold]2. A deliberately flawed copy[/bold] ({len(flaws)} flaws, each breaking one requirement):"
+        f"[bold]A deliberately flawed copy of the document[/bold] ({len(flaws)} flaws, static run):"
     )
     for flaw in flaws:
         console.print(f"   - {flaw.requirement}: {flaw.description}", highlight=False)
@@ -47,16 +113,15 @@ def run_demo(*, out_dir: Path, formats: str, console: Any) -> int:
     inputs = out_dir / "demo-inputs"
     inputs.mkdir(parents=True, exist_ok=True)
     flawed_path = write_flawed_copy(inputs)
-    flawed = _run(profile, str(flawed_path), out_dir, formats, "Reference supplier, flawed copy (demo)")
-    _sign_and_show(flawed, key, public, console)
-    assert reference.report is not None
-    assert flawed.report is not None
-    console.print(
-        f"Reference document: [bold]{reference.report['verdict']['status']}[/bold]; "
-        f"flawed copy: [bold]{flawed.report['verdict']['status']}[/bold]. "
-        "Open the report.html files above in a browser to see what a reviewer sees."
+    settings = RunSettings(
+        profile=profile.id,
+        spec=str(flawed_path),
+        out_dir=out_dir,
+        formats=formats,
+        product="Reference supplier, flawed copy (demo)",
     )
-    return int(reference.exit_code)
+    state = run_profile(settings, profile=profile, spec=load_spec(str(flawed_path)))
+    _sign_and_show(state, key, public, console)
 
 
 def _demo_key(out_dir: Path) -> tuple[Path, Path]:
@@ -74,18 +139,15 @@ def _demo_key(out_dir: Path) -> tuple[Path, Path]:
     return key, public
 
 
-def _run(profile: Any, spec_path: str, out_dir: Path, formats: str, product: str) -> RunState:
-    spec = load_spec(spec_path)
-    settings = RunSettings(
-        profile=profile.id, spec=spec_path, out_dir=out_dir, formats=formats, product=product
-    )
-    return run_profile(settings, profile=profile, spec=spec)
-
-
 def _sign_and_show(state: RunState, key: Path, public: Path, console: Any) -> None:
     from .attest import TrustAnchors, verify_report
     from .attest.keys import load_public_key
 
+    if state.written is not None:
+        for problem in state.written.errors:
+            console.print(
+                f"  [red]could not write {problem}[/red] (report.json is complete)", highlight=False
+            )
     info = sign_run(state, key)
     verified = verify_report(state.written.folder, TrustAnchors(keys=(load_public_key(public),)))
     assert state.report is not None

@@ -130,7 +130,11 @@ def sign_run(state: RunState, key: Path, *, cert: Path | None = None, passphrase
         raise ConformanceError("there is no report folder to sign (the run wrote no files)")
     info = sign_report_folder(written.folder, key, cert_path=cert, passphrase=passphrase)
     if Format.HTML in written.files:
+        from .report.exchanges import exchanges_for
         from .report.html import render
 
-        written.files[Format.HTML].write_bytes(render(state.report, signature=info.to_dict()))
+        exchanges = exchanges_for(state.report, written.folder)
+        written.files[Format.HTML].write_bytes(
+            render(state.report, signature=info.to_dict(), exchanges=exchanges)
+        )
     return info

@@ -154,7 +154,7 @@ def errors_documented(ctx: CheckContext, *, skip_methods: list[str]) -> Iterator
         )
 
 
-# -- IOP-C4-18 ------------------------------------------------------------------------------------------
+# -- IOP-C4-18a ------------------------------------------------------------------------------------------
 @check(
     id="openapi.responses.problem-json",
     mode="static",

@@ -144,6 +144,8 @@ class LiveTarget:
         self.other_tokens = other_tokens
         self.recorder = recorder
         self._invalid_token: str | None = None
+        # Results several checks share within one run (e.g. one TLS version probe for C9-05 and C9-06).
+        self.memo: dict[str, Any] = {}
 
     @classmethod
     def open(cls, config: TargetConfig, evidence_folder: Path) -> LiveTarget:

@@ -302,6 +302,20 @@ class GuardedSession(requests.Session):
         return response
 
     # -- the exchange API (live checks, token requests) ------------------------------------------------
+    @contextlib.contextmanager
+    def unpaced(self) -> Any:
+        """Within this block, requests from this thread skip the run's politeness pace (``--rate``).
+
+        For checks that must send a burst on purpose (the rate-limit check); every other rule — allowed
+        origins, timeouts, body caps, the circuit breaker, recording — still applies.
+        """
+        previous = getattr(self._local, "unpaced", False)
+        self._local.unpaced = True
+        try:
+            yield self
+        finally:
+            self._local.unpaced = previous
+
     def exchange(
         self,
         method: str,
@@ -490,7 +504,8 @@ class GuardedSession(requests.Session):
         links: Mapping[str, str] | None,
         hook: Callable[[int | None, bytes], None] | None,
     ) -> _Outcome:
-        self._limiter.acquire()
+        if not getattr(self._local, "unpaced", False):
+            self._limiter.acquire()
         adapter = self.get_adapter(url)
         total = self.config.total_timeout
         response: requests.Response | None = None

@@ -197,9 +197,17 @@ def probe_versions(
     """Which of SSLv3, TLSv1, TLSv1.1, TLSv1.2 and TLSv1.3 the server accepts (``ca_bundle`` is unused: no
     version probe verifies the certificate; it is accepted for a uniform call signature)."""
     start = time.perf_counter()
-    results = {
-        version: _probe_one(host, port, version, server_name or host, timeout) for version in TLS_VERSIONS
-    }
+    results: dict[str, TlsProbe] = {}
+    unreachable: TlsProbe | None = None
+    for version in TLS_VERSIONS:
+        if unreachable is not None:
+            # No connection, or no answer at all: every other version would wait out the same timeout.
+            results[version] = TlsProbe(version=version, outcome=ProbeOutcome.ERROR, error=unreachable.error)
+            continue
+        probe = _probe_one(host, port, version, server_name or host, timeout)
+        results[version] = probe
+        if probe.outcome is ProbeOutcome.ERROR:
+            unreachable = probe
     if recorder is not None:
         recorder.record_tls(
             probe="versions",

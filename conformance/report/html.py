@@ -108,9 +108,18 @@ _HONESTY = {
 }
 
 
-def render(report: Mapping[str, Any], *, signature: Mapping[str, Any] | None = None) -> bytes:
-    """The HTML page for ``report``; ``signature`` describes a verified signature over report.json."""
-    page = _environment().get_template(_TEMPLATE).render(_context(report, signature))
+def render(
+    report: Mapping[str, Any],
+    *,
+    signature: Mapping[str, Any] | None = None,
+    exchanges: Mapping[str, Mapping[str, Any]] | None = None,
+) -> bytes:
+    """The HTML page for ``report``; ``signature`` describes a verified signature over report.json, and
+    ``exchanges`` (``conformance.report.exchanges.exchanges_for``) the redacted HTTP exchanges behind
+    live findings, shown next to them."""
+    context = _context(report, signature)
+    context["exchanges"] = dict(exchanges or {})
+    page = _environment().get_template(_TEMPLATE).render(context)
     return page.encode("utf-8")
 
 

@@ -100,7 +100,12 @@ def write_report(report: Mapping[str, Any], folder: Path, formats: Iterable[Form
     for fmt in ordered:
         path = folder / fmt.filename
         try:
-            content = _renderer(fmt)(report)
+            if fmt is Format.HTML:
+                from .exchanges import exchanges_for
+
+                content = _renderer(fmt)(report, exchanges=exchanges_for(report, folder))
+            else:
+                content = _renderer(fmt)(report)
         except Exception as exc:
             if fmt is Format.JSON:
                 raise ReportError(f"cannot serialise the report: {exc}", source=str(path)) from exc

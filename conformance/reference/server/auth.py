@@ -96,6 +96,11 @@ class TokenStore:
         self._clock = clock
         self._lock = threading.Lock()
 
+    def issued(self) -> list[str]:
+        """Every token issued so far (tests use it to prove none leaks into a report)."""
+        with self._lock:
+            return list(self._tokens)
+
     def issue(self, client: Client, scopes: Iterable[str], lifetime: int = TOKEN_LIFETIME) -> str:
         """A new token for ``client``; a lifetime of 0 or less gives one that has already expired."""
         token = secrets.token_urlsafe(32)

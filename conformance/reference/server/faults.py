@@ -99,7 +99,7 @@ _ALL: tuple[Fault, ...] = (
         "Accept and Content-Type are ignored: 2xx where 406 or 415 is due.",
         "IOP-C4-16",
     ),
-    Fault("html-errors", "Error responses are text/html pages instead of problem+json.", "IOP-C4-18"),
+    Fault("html-errors", "Error responses are text/html pages instead of problem+json.", "IOP-C4-18b"),
     Fault("no-allow-header", "405 responses carry no Allow header.", "IOP-C4-19"),
     Fault(
         "soft-404",

@@ -128,6 +128,7 @@ class ReferenceServer:
         oidc: bool = False,
         seed_data: bool = True,
         rate_limit_per_minute: int = 600,
+        rate_limit_burst: int | None = None,
         http_port: int = 0,
     ) -> None:
         chosen = validate_fault_names(faults)
@@ -146,6 +147,7 @@ class ReferenceServer:
         self.oidc = oidc
         self.seed_data = seed_data
         self.rate_limit_per_minute = rate_limit_per_minute
+        self.rate_limit_burst = rate_limit_burst  # None: a tenth of a minute's allowance
         self._initial_faults = chosen
         self._tls_faults = chosen & TLS_FAULTS
         self._state: ServerState | None = None
@@ -200,7 +202,7 @@ class ReferenceServer:
             store=store,
             clients=MappingProxyType(clients),
             tokens=TokenStore(),
-            limiter=RateLimiter(self.rate_limit_per_minute),
+            limiter=RateLimiter(self.rate_limit_per_minute, self.rate_limit_burst),
             origin=f"https://{_netloc(self.host, self.port)}",
             faults=self._initial_faults,
             oidc=self.oidc,
