@@ -56,6 +56,15 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Table:
+    """A small table a check attaches to its outcome: cells are text or whole numbers (reports hold no floats)."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str | int, ...], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Outcome:
     """The result of running one requirement's check."""
 
@@ -65,3 +74,4 @@ class Outcome:
     reason: str | None = None  # why cantTell / inapplicable / untested
     duration_ms: int = 0
     notes: tuple[str, ...] = field(default=())  # facts worth showing even on a pass (e.g. coverage figures)
+    tables: tuple[Table, ...] = field(default=())

@@ -19,12 +19,12 @@ from __future__ import annotations
 import difflib
 import inspect
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from .errors import CheckDefinitionError
-from .outcome import Finding, Mode
+from .outcome import Finding, Mode, Table
 
 __all__ = [
     "CHECKS",
@@ -77,8 +77,14 @@ class CheckContext:
     options: Mapping[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # facts a check reports even when it passes
 
+    tables: list[Table] = field(default_factory=list)  # structured results a reader needs (reconciliations)
+
     def note(self, text: str) -> None:
         self.notes.append(text)
+
+    def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str | int]]) -> None:
+        """Attach a small table to the outcome (e.g. seeded vs exported counts per entity type)."""
+        self.tables.append(Table(title=title, columns=tuple(columns), rows=tuple(tuple(row) for row in rows)))
 
 
 Predicate = Callable[[CheckContext], "str | None"]

@@ -64,6 +64,7 @@ def run_requirement(requirement: Requirement, ctx: CheckContext, *, scope: str =
             reason=reason,
             duration_ms=int(elapsed),
             notes=tuple(ctx.notes),
+            tables=tuple(ctx.tables),
         )
 
     for predicate in spec.requires:

@@ -223,6 +223,7 @@ def _outcome(outcome: Mapping[str, Any]) -> dict[str, Any]:
         "rationale": outcome.get("rationale"),
         "reason": outcome.get("reason"),
         "notes": list(outcome.get("notes", ())),
+        "tables": list(outcome.get("tables", ())),
         "meaning": _LEVEL_MEANING.get(outcome["level"], ""),
         "findings_total": len(findings),
         "common": common,

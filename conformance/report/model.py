@@ -98,6 +98,11 @@ def build_report(run: RunResult) -> dict[str, Any]:
             entry["rationale"] = req.rationale
         if outcome.notes:
             entry["notes"] = list(outcome.notes)
+        if outcome.tables:
+            entry["tables"] = [
+                {"title": t.title, "columns": list(t.columns), "rows": [list(r) for r in t.rows]}
+                for t in outcome.tables
+            ]
         outcomes.append(entry)
     report: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
