@@ -8,6 +8,15 @@ A live check receives a :class:`LiveTarget` as ``ctx.target``::
     if exchange.status != 200:
         yield Finding(title="…", message=f"Expected: 200 / Found: {exchange.status}", exchange=exchange.id)
 
+A body too large to hold (a bulk export) is read as a stream, never whole::
+
+    with ctx.target.stream("GET", "/exports/persons", accept="application/x-ndjson") as export:
+        if not export.ok or export.status != 200:
+            raise CantTell(export.error or f"export answered {export.status}")
+        for line in export.iter_lines():   # raises StreamError if the body is cut off
+            ...
+    export.size, export.sha256             # every byte received; the evidence keeps the first 64 KiB
+
 Layout: ``config`` (what the target is), ``http`` (the guarded session and :class:`Exchange`), ``auth``
 (tokens), ``evidence`` (redaction and ``exchanges.ndjson``), ``tls`` (handshake probes). Rules the session
 enforces on every request are listed in :mod:`conformance.live.http`; ``docs/live-targets.md`` is the user
@@ -17,10 +26,11 @@ guide.
 from __future__ import annotations
 
 import base64
+import contextlib
 import enum
 import json as jsonlib
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +39,11 @@ from ..registry import NotTested
 from ._defaults import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_EVIDENCE_BODY_LIMIT,
+    DEFAULT_EXPORT_TIMEOUT,
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_CONSECUTIVE_FAILURES,
     DEFAULT_MAX_REDIRECTS,
+    DEFAULT_MAX_STREAM_BYTES,
     DEFAULT_RATE,
     DEFAULT_READ_TIMEOUT,
     DEFAULT_TLS_TIMEOUT,
@@ -53,14 +65,17 @@ from .config import (
     secret_from_env,
     secret_from_file,
 )
-from .evidence import EXCHANGES_FILE, REDACTED, EvidenceRecorder, Redactor
+from .evidence import EXCHANGES_FILE, REDACTED, EvidenceRecorder, Redactor, StreamedBody
 from .http import (
+    DEFAULT_MAX_LINE_BYTES,
     BodyTooLarge,
     Exchange,
     GuardedSession,
     InsecureTlsWarning,
     LiveRequestError,
     OriginRefused,
+    StreamedExchange,
+    StreamError,
     TargetUnreachable,
     TotalTimeout,
 )
@@ -69,9 +84,12 @@ from .tls import CertificateInfo, ProbeOutcome, TlsProbe, certificate, probe_ver
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_EVIDENCE_BODY_LIMIT",
+    "DEFAULT_EXPORT_TIMEOUT",
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MAX_CONSECUTIVE_FAILURES",
+    "DEFAULT_MAX_LINE_BYTES",
     "DEFAULT_MAX_REDIRECTS",
+    "DEFAULT_MAX_STREAM_BYTES",
     "DEFAULT_RATE",
     "DEFAULT_READ_TIMEOUT",
     "DEFAULT_TLS_TIMEOUT",
@@ -96,6 +114,9 @@ __all__ = [
     "Redactor",
     "Secret",
     "SecretFileWarning",
+    "StreamError",
+    "StreamedBody",
+    "StreamedExchange",
     "TargetConfig",
     "TargetUnreachable",
     "TlsProbe",
@@ -148,9 +169,9 @@ class LiveTarget:
         self.memo: dict[str, Any] = {}
 
     @classmethod
-    def open(cls, config: TargetConfig, evidence_folder: Path) -> LiveTarget:
+    def open(cls, config: TargetConfig, evidence_folder: Path, *, exchange_prefix: str = "ex") -> LiveTarget:
         redactor = Redactor(config)
-        recorder = EvidenceRecorder(evidence_folder, redactor)
+        recorder = EvidenceRecorder(evidence_folder, redactor, id_prefix=exchange_prefix)
         session = GuardedSession(config, recorder)
         other = TokenProvider(config.other_tenant, session, redactor) if config.other_tenant else None
         return cls(
@@ -240,6 +261,62 @@ class LiveTarget:
         return self.session.exchange(
             method, url, headers=sent, params=params, json=json, data=data, allow_redirects=allow_redirects
         )
+
+    @contextlib.contextmanager
+    def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        auth: AuthMode | str = AuthMode.DEFAULT,
+        scopes: Sequence[str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Any = None,
+        json: Any = None,
+        data: Any = None,
+        content_type: str | None = None,
+        accept: str | None = None,
+        idle_timeout: float | None = None,
+        total_timeout: float | None = None,
+    ) -> Iterator[StreamedExchange]:
+        """Send one request and yield its response with the body unread, for bodies too large to hold.
+
+        The same guards as :meth:`request` (origins, TLS, pace, circuit breaker, one retry of an idempotent
+        request refused before any response, redaction), except the body size: it is read through
+        ``iter_bytes``/``iter_lines``, bounded by ``idle_timeout`` between chunks (default: the read
+        timeout), ``total_timeout`` for the whole exchange (default: ``export_timeout``) and
+        ``max_stream_bytes``. On leaving the block the connection is closed if the body was not finished
+        and the exchange is recorded (the first 64 KiB, redacted line by line, with the size and SHA-256 of
+        everything received). Network trouble before the response is ``error``, never an exception;
+        trouble while reading the body raises :class:`StreamError` from the iterator.
+        """
+        url = self.url(path)
+        mode = AuthMode(auth)
+        sent: dict[str, str] = {}
+        if accept is not None:
+            sent["Accept"] = accept
+        if content_type is not None:
+            sent["Content-Type"] = content_type
+        try:
+            sent.update(self._auth_headers(mode, scopes, url))
+        except TargetError as exc:
+            opened = self.session.stream_not_sent(method, url, f"not sent: {exc.one_line()}")
+        else:
+            sent.update(headers or {})
+            opened = self.session.open_stream(
+                method,
+                url,
+                headers=sent,
+                params=params,
+                json=json,
+                data=data,
+                idle_timeout=idle_timeout,
+                total_timeout=total_timeout,
+            )
+        try:
+            yield opened
+        finally:
+            opened.close()
 
     def _auth_headers(self, mode: AuthMode, scopes: Sequence[str] | None, url: str) -> dict[str, str]:
         if mode is AuthMode.NONE:

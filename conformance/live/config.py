@@ -33,9 +33,11 @@ from typing import Any, NoReturn
 from ..errors import TargetError, UsageError
 from ._defaults import (
     DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_EXPORT_TIMEOUT,
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_CONSECUTIVE_FAILURES,
     DEFAULT_MAX_REDIRECTS,
+    DEFAULT_MAX_STREAM_BYTES,
     DEFAULT_RATE,
     DEFAULT_READ_TIMEOUT,
     DEFAULT_TOTAL_TIMEOUT,
@@ -198,6 +200,8 @@ class TargetConfig:
     read_timeout: float = DEFAULT_READ_TIMEOUT
     total_timeout: float = DEFAULT_TOTAL_TIMEOUT  # wall-clock cap per request
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    export_timeout: float = DEFAULT_EXPORT_TIMEOUT  # wall-clock cap per streamed body (LiveTarget.stream)
+    max_stream_bytes: int = DEFAULT_MAX_STREAM_BYTES  # a streamed body is read up to this size
     allow_writes: bool = False  # the target is a test tenant: checks may create and delete data
     plain_http_url: str | None = None  # for the plain-HTTP probe; derived from base_url when None
     extra_origins: tuple[str, ...] = ()  # origins besides the base URL's (token URL origins are added)
@@ -214,7 +218,7 @@ class TargetConfig:
                 _check_url(value, name)
         for origin in self.extra_origins:
             _check_url(origin, "extra_origins")
-        for name in ("connect_timeout", "read_timeout", "total_timeout"):
+        for name in ("connect_timeout", "read_timeout", "total_timeout", "export_timeout"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise TargetError(f"'{name}' must be a positive number of seconds (got {value!r})")
@@ -222,6 +226,8 @@ class TargetConfig:
             raise TargetError(f"'rate' must be 0 (unlimited) or more (got {self.rate_per_second!r})")
         if self.max_body_bytes < 1:
             raise TargetError(f"'max_body_bytes' must be at least 1 (got {self.max_body_bytes!r})")
+        if self.max_stream_bytes < 1:
+            raise TargetError(f"'max_stream_bytes' must be at least 1 (got {self.max_stream_bytes!r})")
         if self.max_consecutive_failures < 1:
             msg = f"'max_consecutive_failures' must be at least 1 (got {self.max_consecutive_failures!r})"
             raise TargetError(msg)
@@ -305,7 +311,9 @@ _TARGET_KEYS = (
     "connect_timeout",
     "read_timeout",
     "total_timeout",
+    "export_timeout",
     "max_body_bytes",
+    "max_stream_bytes",
     "allow_writes",
     "plain_http_url",
     "extra_origins",
@@ -436,10 +444,16 @@ def load_target_config(
     timeout: float | None = None,
     config_file: Path | None = None,
     allow_writes: bool = False,
+    export_timeout: float | None = None,
     cwd: Path,
+    search_cwd: bool = True,
 ) -> TargetConfig:
-    """Merge flags, the auth file and the configuration file into a validated :class:`TargetConfig`."""
-    source = _find_config_file(cwd, config_file)
+    """Merge flags, the auth file and the configuration file into a validated :class:`TargetConfig`.
+
+    ``timeout`` caps each ordinary request; ``export_timeout`` caps each streamed body (a bulk export) and
+    is not shortened by ``timeout``. ``search_cwd=False`` ignores a ``conformance.toml`` in ``cwd`` (a second,
+    peer target is described by its flags alone)."""
+    source = _find_config_file(cwd, config_file) if (search_cwd or config_file is not None) else None
     prefix = ""
     target: Mapping[str, Any] = {}
     redaction: Mapping[str, Any] = {}
@@ -540,7 +554,19 @@ def load_target_config(
         connect = min(connect, single)
         read = min(read, single)
 
+    export = _seconds(target, "export_timeout", source, prefix) or DEFAULT_EXPORT_TIMEOUT
+    if export_timeout is not None:
+        if (
+            isinstance(export_timeout, bool)
+            or not isinstance(export_timeout, (int, float))
+            or not 0 < export_timeout < math.inf
+        ):
+            raise UsageError(
+                f"--export-timeout: must be a positive number of seconds (got {export_timeout!r})"
+            )
+        export = float(export_timeout)
     body_limit = file_value("max_body_bytes", int, "a whole number of bytes")
+    stream_limit = file_value("max_stream_bytes", int, "a whole number of bytes")
     failures = file_value("max_consecutive_failures", int, "a whole number (at least 1)")
     redirects = file_value("max_redirects", int, "a whole number (0 or more)")
     writes = bool(allow_writes or file_value("allow_writes", bool, "true or false"))
@@ -583,6 +609,8 @@ def load_target_config(
             read_timeout=read,
             total_timeout=total,
             max_body_bytes=DEFAULT_MAX_BODY_BYTES if body_limit is None else body_limit,
+            export_timeout=export,
+            max_stream_bytes=DEFAULT_MAX_STREAM_BYTES if stream_limit is None else stream_limit,
             allow_writes=writes,
             plain_http_url=plain,
             extra_origins=tuple(extra),

@@ -13,6 +13,16 @@ Redaction happens here, before anything is written or hashed, in two layers:
    JSON-escaped form, anywhere: URLs, header values, bodies (also binary ones, before base64), error texts.
    As a last net, each serialized line is scanned for every known form again.
 
+**Streamed bodies** (``LiveTarget.stream``: bulk exports far larger than ``max_body_bytes``) are never held
+whole. While the body streams, :class:`StreamedBody` counts its size, hashes every byte *as received* and
+keeps only the first bytes (the evidence limit plus one line's margin). When the stream closes, that prefix
+is redacted **line by line** (each line as a body of its own, with the same rules: an NDJSON line is a JSON
+document, a CSV line is text; a last, cut line is redacted as truncated JSON/text) and cut at the limit. A
+body that fits the limit is recorded exactly like any other; a longer one gets ``"streamed": true`` and a
+``sha256`` of the received bytes (``"sha256_of": "received"``), so it can be compared with the supplier's
+own copy of the export, whereas an ordinary cut body's ``sha256`` is of its redacted form. Redacting the
+whole stream first would mean holding it, and no one could reproduce that hash.
+
 The marker list follows Schemathesis' sanitiser (``core/output/sanitization.py``) plus ``signature``; it
 errs towards redacting too much (``author`` contains ``auth``) because evidence with a hole is still
 evidence, and evidence with a credential is an incident. Replacement text is :data:`REDACTED`.
@@ -48,6 +58,7 @@ __all__ = [
     "EvidenceRecorder",
     "Recorded",
     "Redactor",
+    "StreamedBody",
 ]
 
 REDACTED = "[redacted]"
@@ -373,6 +384,45 @@ def _redact_pointer(node: Any, tokens: tuple[str, ...]) -> bool:
 
 
 # -- recording ----------------------------------------------------------------------------------------
+_LINE_MARGIN = 64 * 1024  # bytes kept beyond the evidence limit, so the line crossing it is usually whole
+
+
+class StreamedBody:
+    """What the evidence keeps of a body read as a stream: the size and SHA-256 of every byte received, and
+    only the first ``limit`` + 64 KiB bytes (for the redacted prefix). Memory stays the same however long
+    the stream."""
+
+    __slots__ = ("_cap", "_hash", "_prefix", "size")
+
+    def __init__(self, limit: int = DEFAULT_EVIDENCE_BODY_LIMIT) -> None:
+        self._cap = limit + _LINE_MARGIN
+        self._hash = hashlib.sha256()
+        self._prefix = bytearray()
+        self.size = 0
+
+    def update(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        self._hash.update(chunk)
+        room = self._cap - len(self._prefix)
+        if room > 0:
+            self._prefix += chunk[:room]
+
+    @property
+    def sha256(self) -> str:
+        """Hex SHA-256 of every byte received so far (as decoded from any Content-Encoding)."""
+        return self._hash.hexdigest()
+
+    @property
+    def prefix(self) -> bytes:
+        """The first bytes received (at most the evidence limit plus 64 KiB), not redacted."""
+        return bytes(self._prefix)
+
+    @property
+    def whole(self) -> bool:
+        """The prefix holds the entire body received so far."""
+        return len(self._prefix) == self.size
+
+
 class Recorded(NamedTuple):
     """What the recorder wrote, for the in-memory exchange: its id and the redacted URL and headers."""
 
@@ -394,9 +444,15 @@ class EvidenceRecorder:
     """
 
     def __init__(
-        self, folder: Path, redactor: Redactor, *, body_limit: int = DEFAULT_EVIDENCE_BODY_LIMIT
+        self,
+        folder: Path,
+        redactor: Redactor,
+        *,
+        body_limit: int = DEFAULT_EVIDENCE_BODY_LIMIT,
+        id_prefix: str = "ex",
     ) -> None:
         self.folder = folder
+        self.id_prefix = id_prefix  # a second target's evidence ("peer-ex-…") never collides with the first's
         self.redactor = redactor
         self.body_limit = body_limit
         self.current_requirement: str | None = None  # labels records with the requirement being checked
@@ -408,6 +464,11 @@ class EvidenceRecorder:
     def path(self) -> Path:
         return self.folder / EXCHANGES_FILE
 
+    def reserve_id(self) -> str:
+        """An exchange id for a record written later (a stream is recorded when it closes); the caller
+        must then pass it to :meth:`record_http` as ``exchange_id``."""
+        return self._next_id()
+
     def _next_id(self) -> str:
         with self._lock:
             if self._file is None:
@@ -416,7 +477,7 @@ class EvidenceRecorder:
                     self._count = self.path.read_bytes().count(b"\n")
                 self._file = open(self.path, "ab", buffering=0)  # noqa: SIM115 - kept open for the run
             self._count += 1
-            return f"ex-{self._count:04d}"
+            return f"{self.id_prefix}-{self._count:04d}"
 
     def _write(self, record: Mapping[str, Any]) -> None:
         line = self.redactor.scrub_serialized(orjson.dumps(record)) + b"\n"
@@ -450,6 +511,47 @@ class EvidenceRecorder:
             record["incomplete"] = True  # the harness stopped reading: the server sent more
         return record
 
+    def streamed_body(self, body: StreamedBody, content_type: str | None, *, incomplete: bool = False) -> Any:
+        """The evidence form of a streamed body (see the module docstring): a body within the limit exactly as
+        :meth:`body` records it; a longer one as its first ``body_limit`` bytes redacted line by line, with its
+        full size and the SHA-256 of the bytes received."""
+        if body.size == 0:
+            return None
+        if body.whole and body.size <= self.body_limit:
+            return self.body(body.prefix, content_type, incomplete=incomplete)
+        prefix = body.prefix
+        pieces: list[bytes] = []
+        kept = 0
+        for line in prefix.splitlines(keepends=True):
+            redacted = self.redactor.redact_body(line, content_type)
+            pieces.append(redacted)
+            kept += len(redacted)
+            if kept >= self.body_limit:
+                break
+        cut = b"".join(pieces)[: self.body_limit]
+        record: dict[str, Any] = {"size": body.size}
+        try:
+            prefix.decode("utf-8")
+            utf8 = True
+        except UnicodeDecodeError as exc:
+            # A character split at the end of the prefix is not an encoding problem.
+            utf8 = not body.whole and exc.start >= len(prefix) - 3 and exc.reason == "unexpected end of data"
+        if utf8:
+            record["encoding"] = "utf-8"
+            record["content"] = cut.decode("utf-8", "ignore")
+        else:
+            record["encoding"] = "base64"
+            record["content"] = base64.b64encode(
+                self.redactor.redact_bytes(prefix)[: self.body_limit]
+            ).decode("ascii")
+        record["truncated"] = True
+        record["streamed"] = True
+        record["sha256"] = body.sha256
+        record["sha256_of"] = "received"
+        if incomplete:
+            record["incomplete"] = True
+        return record
+
     def record_http(
         self,
         *,
@@ -465,9 +567,14 @@ class EvidenceRecorder:
         elapsed_ms: int,
         error: str | None,
         links: Mapping[str, str] | None = None,
+        exchange_id: str | None = None,
+        streamed: StreamedBody | None = None,
     ) -> Recorded:
-        """Redact and append one HTTP exchange; ``links`` relate it to others (``retry_of``, ``redirect_of``)."""
-        exchange_id = self._next_id()
+        """Redact and append one HTTP exchange; ``links`` relate it to others (``retry_of``, ``redirect_of``).
+
+        ``exchange_id`` is one from :meth:`reserve_id`; ``streamed`` replaces ``response_body`` for a body read
+        as a stream."""
+        exchange_id = exchange_id or self._next_id()
         redactor = self.redactor
         safe_url = redactor.redact_url(url)
         safe_request_headers = redactor.redact_headers(request_headers)
@@ -494,7 +601,11 @@ class EvidenceRecorder:
                 "status": status,
                 "reason": reason or "",
                 "headers": redactor.redact_headers(pairs),
-                "body": self.body(response_body, response_type, incomplete=incomplete),
+                "body": (
+                    self.streamed_body(streamed, response_type, incomplete=incomplete)
+                    if streamed is not None
+                    else self.body(response_body, response_type, incomplete=incomplete)
+                ),
             }
         if links:
             record.update(links)

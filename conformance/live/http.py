@@ -30,9 +30,20 @@ Every attempt is recorded (redacted) as one evidence line and returned as an :cl
 raises a ``requests`` exception when there is no usable response); the matching exchange is
 ``session.last_exchange`` (per thread) or ``session.exchange_for(response)``.
 
+**Streams.** :meth:`GuardedSession.open_stream` (``LiveTarget.stream``) is for bodies too large to hold, such
+as bulk exports. Every rule above applies, except that the body is not read before returning and is not
+capped at ``max_body_bytes``: the caller iterates it (:meth:`StreamedExchange.iter_bytes` /
+:meth:`~StreamedExchange.iter_lines`) and it is bounded instead by an idle timeout between chunks (the read
+timeout), a wall-clock deadline from the request to the last byte (``export_timeout``, enforced by the same
+watchdog) and ``max_stream_bytes``. Redirects are never followed. Nothing but a bounded prefix is kept in
+memory; the exchange is recorded when the stream closes, with its full size and the SHA-256 of the bytes
+received (``conformance.live.evidence``). A body that cannot be read to its end raises :class:`StreamError`
+from the iterator, so a cut-off export can never pass for a short one.
+
 Not supported: proxies and ``.netrc`` (``trust_env`` is off, so nothing from the environment can add
 credentials or reroute traffic), a cookie jar (each request carries only the cookies its caller sets), and
-streaming (``stream=True`` is accepted, but the body is always read, within the limits, before returning).
+streaming through the ``requests`` API (``stream=True`` is accepted, but the body is always read, within the
+limits, before returning; use :meth:`GuardedSession.open_stream`).
 """
 
 from __future__ import annotations
@@ -44,9 +55,10 @@ import threading
 import time
 import warnings
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from types import TracebackType
 from typing import Any
 from urllib.parse import urljoin
 
@@ -70,9 +82,9 @@ from ._limits import CircuitBreaker, RateLimiter
 from ._origin import origin_of
 from ._problems import Phase, describe, seconds
 from ._transport import GuardedAdapter
-from ._watchdog import Watchdog, current_deadline, use_deadline
+from ._watchdog import Deadline, Watchdog, current_deadline, use_deadline
 from .config import TargetConfig
-from .evidence import EvidenceRecorder
+from .evidence import EvidenceRecorder, StreamedBody
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
@@ -90,6 +102,8 @@ __all__ = [
     "InsecureTlsWarning",
     "LiveRequestError",
     "OriginRefused",
+    "StreamError",
+    "StreamedExchange",
     "TargetUnreachable",
     "TotalTimeout",
 ]
@@ -99,6 +113,7 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRAC
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _CREDENTIAL_HEADERS = ("Authorization", "Proxy-Authorization", "Cookie")
 _READ_CHUNK = 256 * 1024
+DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024  # StreamedExchange.iter_lines refuses a longer line
 # requests wraps what happens inside adapter.send; reading the body raises urllib3 and http.client errors as
 # they are; OSError covers sockets and ssl, ValueError http.client's refusal of a malformed header.
 _NETWORK_ERRORS = (
@@ -133,6 +148,11 @@ class TotalTimeout(LiveRequestError, requests.exceptions.Timeout):
 
 class BodyTooLarge(LiveRequestError):
     """The response body is larger than ``max_body_bytes``; the connection was closed."""
+
+
+class StreamError(LiveRequestError):
+    """A streamed body could not be read to its end: idle or export timeout, a broken connection, the size
+    cap, an over-long line, or no response at all. Raised by the iterators of :class:`StreamedExchange`."""
 
 
 class InsecureTlsWarning(UserWarning):
@@ -208,6 +228,249 @@ class Exchange:
         return f"Exchange({self.id} {self.method} {self.url} -> {outcome}, {len(self.body)} bytes)"
 
 
+class StreamedExchange:
+    """A request whose response body is read as a stream (:meth:`GuardedSession.open_stream`).
+
+    ``status``, ``reason``, ``headers``, ``error`` and the helpers match :class:`Exchange`; the body is read
+    once, through :meth:`iter_bytes`, :meth:`iter_lines` or :meth:`read`. Use it as a context manager (or
+    call :meth:`close`): closing stops reading (closing the connection if the body was not finished), ends
+    the deadline and records the exchange under :attr:`id`, which is known from the start so findings can
+    name it while the body is still streaming. Afterwards :attr:`size`, :attr:`sha256` (of every byte
+    received) and :attr:`complete` describe the body, and :attr:`exchange` is an :class:`Exchange` whose
+    ``body`` is the first bytes only.
+    """
+
+    def __init__(
+        self,
+        *,
+        session: GuardedSession,
+        exchange_id: str,
+        method: str,
+        url: str,
+        redacted_url: str,
+        request_headers: list[tuple[str, str]],
+        redacted_request_headers: list[tuple[str, str]],
+        request_body: bytes | None,
+        response: requests.Response | None,
+        deadline: Deadline | None,
+        total_timeout: float,
+        idle_timeout: float,
+        started: float,
+        error: str | None,
+        links: Mapping[str, str] | None,
+        recorded: bool,
+    ) -> None:
+        self._session = session
+        self.id = exchange_id
+        self.method = method
+        self._url = url
+        self.url = redacted_url
+        self._request_headers = request_headers
+        self.request_headers = Headers(redacted_request_headers)
+        self._request_body = request_body
+        self._response = response
+        self._deadline = deadline
+        self._total = total_timeout
+        self._idle = idle_timeout
+        self._started = started
+        self._links = links
+        self._recorded = recorded
+        self._reading = False
+        self._done = response is None
+        self._limit = session.recorder.body_limit
+        self.body = StreamedBody(self._limit)
+        self.status: int | None = response.status_code if response is not None else None
+        self.reason: str = (response.reason or "") if response is not None else ""
+        raw = response.raw if response is not None else None
+        self._raw_headers: list[tuple[str, str]] = list(raw.headers.items()) if raw is not None else []
+        self.headers = Headers(self._raw_headers)
+        self.error: str | None = error  # the guard's verdict on the request (or on the body, once it failed)
+        self.elapsed_ms = int((time.perf_counter() - started) * 1000)
+
+    # -- what came back -------------------------------------------------------------------------------
+    @property
+    def ok(self) -> bool:
+        """A response arrived and nothing went wrong so far (any HTTP status counts as ok)."""
+        return self.error is None and self._response is not None
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+    @property
+    def media_type(self) -> str | None:
+        value = self.headers.get("content-type")
+        if not value:
+            return None
+        return value.split(";", 1)[0].strip().lower() or None
+
+    @property
+    def charset(self) -> str | None:
+        value = self.headers.get("content-type") or ""
+        for parameter in value.split(";")[1:]:
+            name, _, val = parameter.partition("=")
+            if name.strip().lower() == "charset":
+                return val.strip().strip('"').lower() or None
+        return None
+
+    @property
+    def size(self) -> int:
+        """Bytes of body received so far (after decoding any Content-Encoding)."""
+        return self.body.size
+
+    @property
+    def sha256(self) -> str:
+        """Hex SHA-256 of the body bytes received so far."""
+        return self.body.sha256
+
+    @property
+    def complete(self) -> bool:
+        """The body was read to its end."""
+        return self._done and self._response is not None and self.error is None
+
+    # -- reading --------------------------------------------------------------------------------------
+    def iter_bytes(self, chunk_size: int = _READ_CHUNK) -> Iterator[bytes]:
+        """The body in chunks of at most ``chunk_size`` bytes; :class:`StreamError` when it cannot be read
+        to its end (nothing is retried: the caller decides what a partial body means)."""
+        if self._response is None:
+            raise StreamError(self.error or "no response")
+        if self._reading:
+            raise StreamError("the body of a stream can only be read once")
+        self._reading = True
+        raw = self._response.raw
+        cap = self._session.config.max_stream_bytes
+        while not self._done:
+            try:
+                chunk = raw.read(chunk_size, decode_content=True)
+            except _NETWORK_ERRORS as exc:
+                self._fail(exc)
+            if self._deadline is not None and self._deadline.expired:
+                # The watchdog shut the socket down; Linux may still hand over data a peer keeps sending.
+                self._fail(None)
+            if not chunk:
+                self._done = True
+                self._end_deadline()
+                return
+            if self.body.size + len(chunk) > cap:
+                self._fail(None, f"streamed body over {_size_text(cap)}")
+            self.body.update(chunk)
+            yield chunk
+
+    def iter_lines(self, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[bytes]:
+        """The body split after each ``\\n``, terminators kept (``b"a,b\\r\\n"``), so callers see the line
+        ends that were sent; the last line may lack one. A line longer than ``max_line_bytes`` raises
+        :class:`StreamError` (a single-line body such as one big JSON document: use :meth:`iter_bytes`)."""
+        buffer = bytearray()
+        for chunk in self.iter_bytes():
+            buffer += chunk
+            start = 0
+            while True:
+                end = buffer.find(b"\n", start)
+                if end < 0:
+                    break
+                yield bytes(buffer[start : end + 1])
+                start = end + 1
+            if start:
+                del buffer[:start]
+            if len(buffer) > max_line_bytes:
+                self.close()
+                raise StreamError(f"a line of the body is longer than {_size_text(max_line_bytes)}")
+        if buffer:
+            yield bytes(buffer)
+
+    def read(self, limit: int) -> bytes:
+        """Up to ``limit`` bytes of the body (e.g. a small error document); the rest is left unread."""
+        parts: list[bytes] = []
+        size = 0
+        for chunk in self.iter_bytes(min(_READ_CHUNK, max(limit, 1))):
+            parts.append(chunk)
+            size += len(chunk)
+            if size >= limit:
+                break
+        return b"".join(parts)[:limit]
+
+    def _fail(self, exc: BaseException | None, text: str | None = None) -> None:
+        """Close, record the reason as the exchange's error, and raise StreamError."""
+        if text is None:
+            if self._deadline is not None and self._deadline.expired:
+                text = f"body not complete within {seconds(self._total)} s (export time limit)"
+            elif exc is not None:
+                text = describe(
+                    exc,
+                    phase=Phase.BODY,
+                    connect_timeout=self._session.config.connect_timeout,
+                    read_timeout=self._idle,
+                ).text
+            else:
+                text = "connection broken while receiving the body"
+        self.error = self._session.recorder.redactor.redact_text(text)
+        self.close()
+        raise StreamError(self.error) from exc
+
+    def _end_deadline(self) -> None:
+        if self._deadline is not None:
+            self._session._watchdog.finish(self._deadline)
+            self._deadline = None
+
+    # -- closing --------------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop reading (closing the connection when the body is not finished) and record the exchange."""
+        if self._response is not None and not self._done:
+            with contextlib.suppress(Exception):
+                self._response.close()
+        self._end_deadline()
+        if self._recorded:
+            return
+        self._recorded = True
+        self.elapsed_ms = int((time.perf_counter() - self._started) * 1000)
+        self._session.recorder.record_http(
+            method=self.method,
+            url=self._url,
+            request_headers=self._request_headers,
+            request_body=self._request_body,
+            status=self.status,
+            reason=self.reason,
+            response_headers=self._raw_headers,
+            response_body=None,
+            incomplete=not self._done,
+            elapsed_ms=self.elapsed_ms,
+            error=self.error,
+            links=self._links,
+            exchange_id=self.id,
+            streamed=self.body,
+        )
+
+    def __enter__(self) -> StreamedExchange:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @property
+    def exchange(self) -> Exchange:
+        """This exchange as an :class:`Exchange`; ``body`` holds only the first bytes received (not
+        redacted), ``truncated`` says whether there were more."""
+        prefix = self.body.prefix[: self._limit]
+        return Exchange(
+            id=self.id,
+            method=self.method,
+            url=self.url,
+            request_headers=self.request_headers,
+            status=self.status,
+            reason=self.reason,
+            headers=self.headers,
+            body=prefix,
+            truncated=self.body.size > len(prefix),
+            elapsed_ms=self.elapsed_ms,
+            error=self.error,
+        )
+
+    def __repr__(self) -> str:
+        outcome = self.error if self.error else f"{self.status} {self.reason}".strip()
+        return f"StreamedExchange({self.id} {self.method} {self.url} -> {outcome}, {self.size} bytes so far)"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Outcome:
     exchange: Exchange
@@ -215,6 +478,14 @@ class _Outcome:
     exception: BaseException | None  # what the requests API raises when response is None or truncated
     retryable: bool = False
     next_request: PreparedRequest | None = None  # the redirect to follow, when asked and allowed
+
+
+@dataclass(frozen=True, slots=True)
+class _Opened:
+    """One attempt at opening a stream, and whether resending it is safe and useful."""
+
+    first: StreamedExchange
+    retryable: bool = False
 
 
 def _size_text(size: int) -> str:
@@ -352,6 +623,190 @@ class GuardedSession(requests.Session):
     def not_sent(self, method: str, url: str, error: str) -> Exchange:
         """Record (and return) an exchange that was decided against before sending, e.g. for lack of a token."""
         return self._not_sent(method.upper(), url, [], None, error).exchange
+
+    def open_stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Any = None,
+        json: Any = None,
+        data: Any = None,
+        idle_timeout: float | None = None,
+        total_timeout: float | None = None,
+    ) -> StreamedExchange:
+        """Send one request and return as soon as the response head arrives, the body unread.
+
+        Never raises for network problems: a request that got no response is a :class:`StreamedExchange`
+        with ``error`` set (recorded at once). ``idle_timeout`` (default: the read timeout) bounds the
+        silence between two chunks; ``total_timeout`` (default: ``export_timeout``) bounds the whole
+        exchange, from sending to the last byte. An idempotent request refused or reset before any
+        response is retried once, as for :meth:`exchange`. Redirects are not followed.
+        """
+        verb = method.upper()
+        request = requests.Request(
+            method=verb, url=url, headers=dict(headers or {}), params=params, json=json, data=data
+        )
+        try:
+            prepared = self.prepare_request(request)
+        except (requests.exceptions.RequestException, ValueError, TypeError) as exc:
+            text = " ".join(str(exc).split())[:200]
+            return self._stream_not_sent(
+                self._not_sent(verb, url, [], None, f"not sent: invalid request: {text}")
+            )
+        idle = _min_timeout(self.config.read_timeout, idle_timeout)
+        total = (
+            total_timeout if total_timeout is not None and total_timeout > 0 else self.config.export_timeout
+        )
+        stream = self._open_once(prepared, idle, total, links=None)
+        if stream.retryable and verb in IDEMPOTENT_METHODS and not self._breaker.open_reason:
+            stream = self._open_once(prepared, idle, total, links={"retry_of": stream.first.id})
+        return stream.first
+
+    def stream_not_sent(self, method: str, url: str, error: str) -> StreamedExchange:
+        """Record (and return) a stream that was decided against before sending (see :meth:`not_sent`)."""
+        return self._stream_not_sent(self._not_sent(method.upper(), url, [], None, error))
+
+    def _stream_not_sent(self, outcome: _Outcome) -> StreamedExchange:
+        exchange = outcome.exchange
+        return StreamedExchange(
+            session=self,
+            exchange_id=exchange.id,
+            method=exchange.method,
+            url=exchange.url,
+            redacted_url=exchange.url,
+            request_headers=[],
+            redacted_request_headers=list(exchange.request_headers.items()),
+            request_body=None,
+            response=None,
+            deadline=None,
+            total_timeout=0.0,
+            idle_timeout=0.0,
+            started=time.perf_counter(),
+            error=exchange.error or "not sent",
+            links=None,
+            recorded=True,
+        )
+
+    def _open_once(
+        self, prepared: PreparedRequest, idle: float, total: float, *, links: Mapping[str, str] | None
+    ) -> _Opened:
+        method = (prepared.method or "GET").upper()
+        url = prepared.url or ""
+        headers = list(prepared.headers.items())
+        body = _body_bytes(prepared.body)
+        try:
+            allowed = origin_of(url) in self._allowed
+            reason = (
+                ""
+                if allowed
+                else f"{origin_of(url)} is not an allowed origin (allowed: {self._allowed_text})"
+            )
+        except ValueError as exc:
+            allowed, reason = False, str(exc)
+        if not allowed:
+            text = f"refused: {reason}"
+            return _Opened(
+                self._stream_not_sent(self._not_sent(method, url, headers, body, text, links=links))
+            )
+        unreachable = self._breaker.open_reason
+        if unreachable:
+            return _Opened(
+                self._stream_not_sent(self._not_sent(method, url, headers, body, unreachable, links=links))
+            )
+        if not getattr(self._local, "unpaced", False):
+            self._limiter.acquire()
+        connect_t = self.config.connect_timeout
+        start = time.perf_counter()
+        deadline = self._watchdog.start(total)
+        use_deadline(deadline)
+        response: requests.Response | None = None
+        failure: BaseException | None = None
+        try:
+            response = self.get_adapter(url).send(
+                prepared,
+                stream=True,
+                timeout=(connect_t, idle),
+                verify=self._verify,
+                cert=self._cert,
+                proxies={},
+            )
+        except _NETWORK_ERRORS as exc:
+            failure = exc
+        finally:
+            use_deadline(None)
+        redactor = self.recorder.redactor
+        if failure is not None or response is None:
+            expired = deadline.expired
+            self._watchdog.finish(deadline)
+            retryable = False
+            if expired:
+                error = f"no response within {seconds(total)} s (export time limit)"
+            else:
+                assert failure is not None
+                problem = describe(
+                    failure, phase=Phase.BEFORE_RESPONSE, connect_timeout=connect_t, read_timeout=idle
+                )
+                error, retryable = problem.text, problem.retryable
+            self._breaker.failure(error)
+            elapsed_ms = int((time.perf_counter() - start) * 1000)
+            recorded = self.recorder.record_http(
+                method=method,
+                url=url,
+                request_headers=headers,
+                request_body=body,
+                status=None,
+                reason=None,
+                response_headers=None,
+                response_body=None,
+                incomplete=False,
+                elapsed_ms=elapsed_ms,
+                error=error,
+                links=links,
+            )
+            failed = StreamedExchange(
+                session=self,
+                exchange_id=recorded.id,
+                method=method,
+                url=url,
+                redacted_url=recorded.url,
+                request_headers=headers,
+                redacted_request_headers=recorded.request_headers,
+                request_body=body,
+                response=None,
+                deadline=None,
+                total_timeout=total,
+                idle_timeout=idle,
+                started=start,
+                error=redactor.redact_text(error),
+                links=links,
+                recorded=True,
+            )
+            return _Opened(failed, retryable=retryable)
+        self._breaker.success()
+        error_text: str | None = None
+        if response.status_code in _REDIRECT_STATUSES and "location" in response.headers:
+            error_text, _ = self._redirect(prepared, response, follow=False, hop=0)
+        opened = StreamedExchange(
+            session=self,
+            exchange_id=self.recorder.reserve_id(),
+            method=method,
+            url=url,
+            redacted_url=redactor.redact_url(url),
+            request_headers=headers,
+            redacted_request_headers=redactor.redact_headers(headers),
+            request_body=body,
+            response=response,
+            deadline=deadline,
+            total_timeout=total,
+            idle_timeout=idle,
+            started=start,
+            error=redactor.redact_text(error_text) if error_text else None,
+            links=links,
+            recorded=False,
+        )
+        return _Opened(opened)
 
     @property
     def last_exchange(self) -> Exchange | None:
