@@ -115,6 +115,24 @@ def _deleted_not_exported(b: Battery) -> bool:
     return ident not in {r["id"] for r in b.api.get("/exports/locations").json()["items"]}
 
 
+def _cross_tenant_write_refused(b: Battery) -> bool:
+    # A fresh record of force B each time: under the fault, force A's DELETE really removes it.
+    ident = b.burst.post("/persons", json=person_input("Force B only")).json()["id"]
+    replaced = b.api.put(f"/persons/{ident}", json=person_input("Written by force A")).status_code
+    deleted = b.api.delete(f"/persons/{ident}").status_code
+    b.burst.delete(f"/persons/{ident}")
+    return replaced == deleted == 404
+
+
+def _audit_metadata(b: Battery) -> bool:
+    stamped = {"createdBy", "updatedBy"} <= set(b.api.get(f"/persons/{b.a_person}").json())
+    ident = b.api.post("/locations", json=INPUTS["locations"]()).json()["id"]
+    b.api.put(f"/locations/{ident}", json=INPUTS["locations"]())
+    actions = {e["action"] for e in b.api.get(f"/audit-records?recordId={ident}").json()["items"]}
+    b.api.delete(f"/locations/{ident}")
+    return stamped and actions == {"created", "replaced"}
+
+
 def _plain_http_no_data(b: Battery) -> bool:
     url = f"{b.server.plain_http_url}/v1/persons"
     response = b.plain.get(url, headers=b.api.session.headers, allow_redirects=False, timeout=10)
@@ -136,6 +154,7 @@ PROBES: dict[str, Probe] = {
     ),
     "scopes-enforced": lambda b: b.reader.post("/persons", json=person_input()).status_code == 403,
     "tenant-isolation": lambda b: b.api.get(f"/persons/{b.b_person}").status_code == 404,
+    "tenant-isolation-write": _cross_tenant_write_refused,
     "token-scopes": lambda b: (
         b.api.token().json()["scope"].split() == list(b.server.clients["force-a"].scopes)
     ),
@@ -213,6 +232,7 @@ PROBES: dict[str, Probe] = {
     "csv-rfc4180": _csv,
     "import-lossless": _lossless_import,
     "deleted-not-exported": _deleted_not_exported,
+    "audit-metadata": _audit_metadata,
 }
 
 EXPECTED: dict[str, set[str]] = {
@@ -222,6 +242,7 @@ EXPECTED: dict[str, set[str]] = {
     "no-www-authenticate": {"challenge"},
     "ignore-scopes": {"scopes-enforced"},
     "cross-tenant-read": {"tenant-isolation"},
+    "cross-tenant-write": {"tenant-isolation-write"},
     "scope-downgrade": {"token-scopes"},
     "wrong-status": {"status-documented"},
     "schema-drift": {"person-schema"},
@@ -254,6 +275,8 @@ EXPECTED: dict[str, set[str]] = {
     "csv-not-rfc4180": {"csv-rfc4180"},
     "lossy-import": {"import-lossless"},
     "soft-delete-still-exported": {"deleted-not-exported"},
+    # Person records without createdBy/updatedBy no longer match the documented Person schema either.
+    "no-audit-metadata": {"audit-metadata", "person-schema"},
 }
 
 
@@ -345,3 +368,13 @@ def test_oidc_faults_need_oidc_mode() -> None:
     """OIDC faults without oidc=True are refused: there would be nothing to break."""
     with pytest.raises(ValueError, match="needs oidc=True"):
         ReferenceServer(faults=["oidc-alg-none"])
+
+
+def test_every_fault_names_a_requirement_of_the_core_profile() -> None:
+    """A fault is there to make a requirement's check fail: that requirement must exist in the shipped profile
+    (an id renamed in the profile would otherwise leave the fault proving nothing)."""
+    from conformance.profiles import load_profile
+
+    ids = {requirement.id for requirement in load_profile("interop-pol-core").requirements}
+    dangling = {fault.name: fault.requirement for fault in FAULTS.values() if fault.requirement not in ids}
+    assert not dangling, dangling

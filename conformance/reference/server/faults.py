@@ -39,7 +39,7 @@ _ALL: tuple[Fault, ...] = (
     Fault(
         "http-serves-data",
         "The plain-HTTP listener serves the API (with data) instead of refusing or redirecting.",
-        "IOP-C9-09",
+        "IOP-C9-09a",
     ),
     # -- authentication and authorisation -------------------------------------------------------------
     Fault(
@@ -52,6 +52,11 @@ _ALL: tuple[Fault, ...] = (
     Fault(
         "cross-tenant-read",
         "Reading a record by id also finds another force's record (GET answers 200).",
+        "IOP-C9-12",
+    ),
+    Fault(
+        "cross-tenant-write",
+        "Replacing or deleting a record by id also finds another force's record (PUT answers 200, DELETE 204).",
         "IOP-C9-12",
     ),
     Fault(
@@ -155,12 +160,17 @@ _ALL: tuple[Fault, ...] = (
     ),
     Fault("no-since-filter", "updatedAfter is ignored by lists and exports.", "IOP-C10-03"),
     Fault(
-        "csv-not-rfc4180", "CSV exports use LF line ends and leave commas and quotes unquoted.", "IOP-C10-04"
+        "csv-not-rfc4180", "CSV exports use LF line ends and leave commas and quotes unquoted.", "IOP-C10-04b"
     ),
     Fault(
         "lossy-import",
         "Imports drop a field per type: person aliases, object serialNumber, location address, event personLinks.",
         "IOP-C10-05",
+    ),
+    Fault(
+        "no-audit-metadata",
+        "Records carry no createdBy/updatedBy, and the audit trail leaves out replacements and updates.",
+        "IOP-C10-06",
     ),
     Fault(
         "soft-delete-still-exported",

@@ -48,6 +48,8 @@ _TRANSITIONS = {
     ("accepted", "withdrawn"): "requesting",
 }
 _FINAL = ("declined", "fulfilled", "withdrawn")
+# What the no-audit-metadata fault leaves out of every record it answers with.
+_ACTOR_FIELDS = ("createdBy", "updatedBy")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -142,13 +144,33 @@ def _not_found(store: Store, entity: str, ident: str) -> ApiProblem:
 
 
 def _drift(entity: str, call: Call, record: dict[str, Any]) -> dict[str, Any]:
-    """The schema-drift fault: Person records answer with a retention group outside the enum."""
+    """A record as answered: the schema-drift fault gives Person records a retention group outside the enum;
+    the no-audit-metadata fault drops who created and last changed every record."""
+    record = _actors_shown(call, record)
     if entity != "persons" or "schema-drift" not in call.faults:
         return record
     return record | {"review": {**record["review"], "retentionCategory": "Group 3 (all other offences)"}}
 
 
+def _actors_shown(call: Call, record: dict[str, Any]) -> dict[str, Any]:
+    """The record, without createdBy/updatedBy under the no-audit-metadata fault."""
+    if "no-audit-metadata" not in call.faults:
+        return record
+    return {k: v for k, v in record.items() if k not in _ACTOR_FIELDS}
+
+
+def _owner(store: Store, call: Call, entity: str, ident: str) -> str | None:
+    """The force whose record a write by id acts on: the caller's, or (cross-tenant-write fault) any holder's."""
+    if store.get(call.force, entity, ident) is not None:
+        return call.force
+    if "cross-tenant-write" in call.faults:
+        return next(iter(store.holders(entity, ident)), None)
+    return None
+
+
 def _audit(store: Store, call: Call, action: AuditAction, record_type: str, record_id: str) -> None:
+    if action in ("replaced", "updated") and "no-audit-metadata" in call.faults:
+        return  # the fault's audit trail only knows about creations, reads, deletions and bulk operations
     store.audit(
         call.force,
         actor=call.actor,
@@ -230,14 +252,15 @@ def _get_record(entity: str, param: str) -> Handler:
 def _replace_record(entity: str, param: str) -> Handler:
     def handler(store: Store, contract: Contract, call: Call) -> Reply:
         ident = call.path_params[param]
-        if store.get(call.force, entity, ident) is None:
+        owner = _owner(store, call, entity, ident)
+        if owner is None:
             raise _not_found(store, entity, ident)
         fields = _stored_fields(call)
         if entity == "events":
-            errors = _link_errors(store, call.force, fields)
+            errors = _link_errors(store, owner, fields)
             if errors:
                 raise _unprocessable(errors)
-        record = store.replace(call.force, entity, ident, fields, call.actor)
+        record = store.replace(owner, entity, ident, fields, call.actor)
         assert record is not None
         _audit(store, call, "replaced", _SINGULAR[entity], ident)
         return Reply(200, _drift(entity, call, record))
@@ -248,17 +271,18 @@ def _replace_record(entity: str, param: str) -> Handler:
 def _delete_record(entity: str, param: str) -> Handler:
     def handler(store: Store, contract: Contract, call: Call) -> Reply:
         ident = call.path_params[param]
-        if store.get(call.force, entity, ident) is None:
+        owner = _owner(store, call, entity, ident)
+        if owner is None:
             raise _not_found(store, entity, ident)
         if entity != "events":
-            event = store.linked_from(call.force, entity, ident)
+            event = store.linked_from(owner, entity, ident)
             if event is not None:
                 what = _SINGULAR[entity]
                 raise ApiProblem(
                     409,
                     f"The {what} is still linked from event {event}: unlink or dispose of the event first.",
                 )
-        store.delete(call.force, entity, ident)
+        store.delete(owner, entity, ident)
         _audit(store, call, "deleted", _SINGULAR[entity], ident)
         return Reply(204)
 
@@ -386,6 +410,8 @@ def export_records(store: Store, contract: Contract, call: Call) -> Reply:
         records = [r for r in records if r is not newest]
     for record in records:
         _audit(store, call, "exported", _SINGULAR[entity], record["id"])
+    if "no-audit-metadata" in call.faults:
+        records = [_actors_shown(call, r) for r in records]
     if call.media_type == "application/json":
         body = {
             "entityType": entity,

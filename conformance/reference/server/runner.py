@@ -33,7 +33,7 @@ from .auth import TOKEN_LIFETIME, Client, TokenStore, make_clients
 from .contract import get_contract
 from .faults import OIDC_FAULTS, TLS_FAULTS, validate_fault_names
 from .ratelimit import RateLimiter
-from .seed import seed_store
+from .seed import seed_bulk, seed_store
 from .store import Store
 from .tls import CERT_LIFETIME, EXPIRING_CERT_LIFETIME, make_tls_material, server_context
 from .wellknown import make_jwks
@@ -117,6 +117,11 @@ class ReferenceServer:
 
     >>> with ReferenceServer(faults=["no-hsts"]) as server:   # doctest: +SKIP
     ...     requests.get(server.spec_url, verify=str(server.ca_bundle))
+
+    ``seed_records=N`` adds N synthetic records of each POLE type to force A (straight into the store, in a
+    second or two for N = 25,000), for benchmarks of the export checks; force B keeps its small sample, so
+    there is room to import into it. ``python -m conformance.reference.server`` runs the server in a
+    process of its own (see ``__main__``).
     """
 
     def __init__(
@@ -130,6 +135,7 @@ class ReferenceServer:
         rate_limit_per_minute: int = 600,
         rate_limit_burst: int | None = None,
         http_port: int = 0,
+        seed_records: int = 0,
     ) -> None:
         chosen = validate_fault_names(faults)
         self._check_oidc(chosen, oidc)
@@ -141,11 +147,15 @@ class ReferenceServer:
         if rate_limit_per_minute < 1:
             msg = f"rate_limit_per_minute must be at least 1 (got {rate_limit_per_minute})"
             raise ValueError(msg)
+        if isinstance(seed_records, bool) or not isinstance(seed_records, int) or seed_records < 0:
+            msg = f"seed_records must be a whole number, 0 or more (got {seed_records!r})"
+            raise ValueError(msg)
         self._requested_port = port
         self._requested_http_port = http_port
         self.host = host
         self.oidc = oidc
         self.seed_data = seed_data
+        self.seed_records = seed_records  # extra synthetic records per POLE type for force A (benchmarks)
         self.rate_limit_per_minute = rate_limit_per_minute
         self.rate_limit_burst = rate_limit_burst  # None: a tenth of a minute's allowance
         self._initial_faults = chosen
@@ -197,6 +207,7 @@ class ReferenceServer:
         store = Store([client.tenant for client in clients.values()])
         if self.seed_data:
             seed_store(store, clients)
+        seed_bulk(store, "force-a", clients["force-a"], self.seed_records)
         self._state = ServerState(
             contract=contract,
             store=store,
