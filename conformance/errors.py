@@ -6,6 +6,7 @@
     ├── UsageError                   bad flags or flag combinations (also ValueError)
     ├── SpecError                    an OpenAPI document cannot be read or resolved (also ValueError)
     ├── ProfileError                 a profile is malformed or refers to unknown things (also ValueError)
+    ├── DataDictionaryError          a customer-supplied POLE data dictionary cannot be read (also ValueError)
     ├── TargetError                  a live target is misconfigured or unusable
     ├── VerificationError            a signed report does not verify
     ├── ReportError                  a report cannot be written or read back
@@ -20,6 +21,7 @@ from __future__ import annotations
 __all__ = [
     "CheckDefinitionError",
     "ConformanceError",
+    "DataDictionaryError",
     "ProfileError",
     "ReportError",
     "SpecError",
@@ -80,6 +82,11 @@ class SpecError(ConformanceError, ValueError):
 
 class ProfileError(ConformanceError, ValueError):
     """A profile file is malformed, invalid against its schema, or names unknown checks/parameters."""
+
+
+class DataDictionaryError(ConformanceError, ValueError):
+    """A POLE data dictionary file (CSV or JSON, ``docs/pole.md``) is missing, malformed or inconsistent;
+    the message names the file and the row."""
 
 
 class TargetError(ConformanceError):

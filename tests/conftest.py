@@ -31,8 +31,16 @@ def write_spec(folder: Path, doc: dict[str, Any] | str, name: str = "openapi.yam
     return path
 
 
-def check_outcome(check_id: str, spec: Spec, requirement_id: str | None = None, **params: Any) -> Outcome:
-    """Run one registered check on ``spec`` with its defaults overlaid by ``params``."""
+def check_outcome(
+    check_id: str,
+    spec: Spec,
+    requirement_id: str | None = None,
+    *,
+    options: dict[str, Any] | None = None,
+    **params: Any,
+) -> Outcome:
+    """Run one registered check on ``spec`` with its defaults overlaid by ``params`` (``options``: the run's
+    ``ctx.options``, e.g. ``data_dictionary``)."""
     check = CHECKS.get(check_id)
     unknown = set(params) - set(check.params)
     assert not unknown, f"unknown params for {check_id}: {unknown}"
@@ -49,7 +57,7 @@ def check_outcome(check_id: str, spec: Spec, requirement_id: str | None = None, 
         rationale=None,
         defined_in="test",
     )
-    return run_requirement(req, CheckContext(spec=spec, requirement_id=req.id))
+    return run_requirement(req, CheckContext(spec=spec, requirement_id=req.id, options=options or {}))
 
 
 def minimal_doc() -> dict[str, Any]:

@@ -26,6 +26,7 @@ from .._yaml import YamlProblem, load_with_lines
 __all__ = [
     "FLAWED_FILE_NAME",
     "FLAWS_FILE",
+    "REFERENCE_DICTIONARY",
     "REFERENCE_SPEC",
     "Flaw",
     "apply_flaws",
@@ -38,6 +39,10 @@ _PACKAGE_FILES = resources.files(__name__)
 
 REFERENCE_SPEC: Path = Path(str(_PACKAGE_FILES.joinpath("openapi.yaml")))
 """The reference supplier's OpenAPI 3.1 document."""
+
+REFERENCE_DICTIONARY: Path = Path(str(_PACKAGE_FILES.joinpath("pole-dictionary.csv")))
+"""A small synthetic POLE data dictionary (CSV, ``docs/pole.md``) matching the reference document: the demo's
+``--data-dictionary``. It is not the access-controlled PDS POLE data dictionary."""
 
 FLAWS_FILE: Path = Path(str(_PACKAGE_FILES.joinpath("flaws.yaml")))
 """The list of deliberate flaws (requirement, description, JSON Patch)."""

@@ -50,9 +50,12 @@ def live_outcome(
     *,
     spec: Spec | None = None,
     allow_writes: bool = True,
+    other_tenant: bool = True,
+    options: dict[str, Any] | None = None,
     **params: Any,
 ) -> tuple[Outcome, Path]:
-    """Run one live check against ``server``; return the outcome and the evidence file."""
+    """Run one live check against ``server``; return the outcome and the evidence file. ``options`` are the
+    run's ``ctx.options`` (e.g. ``data_dictionary``, ``peer``)."""
     check = CHECKS.get(check_id)
     req = Requirement(
         id=f"TEST-{check_id}",
@@ -69,12 +72,14 @@ def live_outcome(
     )
     evidence = tmp_path / "evidence"
     evidence.mkdir(exist_ok=True)
-    config = target_config_for(server, allow_writes=allow_writes)
+    config = target_config_for(server, allow_writes=allow_writes, other_tenant=other_tenant)
     if spec is None:
         spec = load_spec(str(REFERENCE_SPEC))
     with LiveTarget.open(config, evidence) as target:
         target.set_requirement(req.id)
         outcome = run_requirement(
-            req, CheckContext(spec=spec, target=target, requirement_id=req.id), scope=Scope.FULL
+            req,
+            CheckContext(spec=spec, target=target, requirement_id=req.id, options=options or {}),
+            scope=Scope.FULL,
         )
     return outcome, evidence / "exchanges.ndjson"
