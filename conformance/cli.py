@@ -150,6 +150,40 @@ def cli(verbose: int) -> None:
     metavar="CHAIN.pem",
     help="Certificate chain (leaf first) issued for --sign-key, e.g. by a standards body's CA.",
 )
+@click.option(
+    "--data-dictionary",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="A POLE data dictionary (CSV or JSON, see docs/pole.md): attribute names, types and lengths are "
+    "checked against it (untested without one).",
+)
+@click.option(
+    "--peer-base-url",
+    metavar="URL",
+    help="A second supplier's API (a test tenant) for the cross-supplier transfer check (IOP-C7-01).",
+)
+@click.option(
+    "--peer-auth",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Credentials file for --peer-base-url (same format as --auth).",
+)
+@click.option(
+    "--peer-ca-bundle",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="PEM",
+    help="CA certificates that verify the peer's TLS certificate.",
+)
+@click.option(
+    "--peer-spec",
+    metavar="PATH|URL",
+    help="The peer's OpenAPI document (default: the one it serves at <peer-base-url>/openapi.json).",
+)
+@click.option(
+    "--peer-allow-writes",
+    is_flag=True,
+    help="The peer is a test tenant too: records may be imported into it and deleted again.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print report.json to stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the verdict line.")
 def run(
@@ -172,6 +206,12 @@ def run(
     timeout: float | None,
     allow_writes: bool,
     config_file: Path | None,
+    data_dictionary: Path | None,
+    peer_base_url: str | None,
+    peer_auth: Path | None,
+    peer_ca_bundle: Path | None,
+    peer_spec: str | None,
+    peer_allow_writes: bool,
 ) -> int:
     """Check an OpenAPI document against a profile and write a report.
 
@@ -182,9 +222,12 @@ def run(
         conformance run --profile interop-pol-core --spec openapi.yaml --sign-key supplier.key
         conformance run --profile interop-pol-core --spec openapi.yaml \\
             --base-url https://sandbox.example/v1 --auth client.yaml --ca-bundle ca.pem
+        conformance run --profile interop-pol-core --base-url https://sandbox.example/v1 --auth a.yaml \\
+            --allow-writes --data-dictionary pole-catalogue.csv \\
+            --peer-base-url https://other.example/v1 --peer-auth b.yaml --peer-allow-writes
     """
     from .harness import run_profile, sign_run
-    from .plugin import RunSettings, load_document, served_spec_url, target_config_from
+    from .plugin import RunSettings, load_document, peer_config_from, served_spec_url, target_config_from
     from .profiles import load_profile
     from .report import parse_formats
 
@@ -192,6 +235,15 @@ def run(
     if cert is not None and sign_key is None:
         raise UsageError("--cert needs --sign-key")
     passphrase = _signing_passphrase(sign_key) if sign_key is not None else None
+    if data_dictionary is not None:
+        from .checks.pole_dictionary import load_dictionary
+
+        load_dictionary(data_dictionary)  # a bad dictionary is a usage error, found before any work
+    peer_flags = (peer_auth, peer_ca_bundle, peer_spec, peer_allow_writes or None)
+    if peer_base_url is None and any(flag is not None for flag in peer_flags):
+        raise UsageError(
+            "--peer-auth, --peer-ca-bundle, --peer-spec and --peer-allow-writes need --peer-base-url"
+        )
     profile = load_profile(profile_ref)
     settings = RunSettings(
         profile=profile_ref,
@@ -208,6 +260,16 @@ def run(
         timeout=timeout,
         allow_writes=allow_writes,
         config_file=config_file,
+        data_dictionary=data_dictionary,
+        peer=peer_config_from(
+            base_url=peer_base_url,
+            auth_file=peer_auth,
+            ca_bundle=peer_ca_bundle,
+            rate=rate,
+            timeout=timeout,
+            allow_writes=peer_allow_writes,
+        ),
+        peer_spec=peer_spec,
     )
     target = target_config_from(settings)
     if spec_source is None and target is None:

@@ -4,7 +4,10 @@
 2. starts the reference supplier (``conformance.reference.server``) on a free loopback port, with TLS from a
    throw-away CA, optionally with fault switches that break one behaviour each;
 3. runs the core profile in full scope: the static checks on its OpenAPI document and the live checks
-   against the running server (the reference supplier is a test tenant, so writes are allowed);
+   against the running server (the reference supplier is a test tenant, so writes are allowed: the data
+   portability checks seed, export, import and delete synthetic records). A second reference supplier
+   plays "another supplier" for the cross-supplier transfer (IOP-C7-01), and the bundled synthetic POLE
+   data dictionary (``REFERENCE_DICTIONARY``) stands in for a force's;
 4. signs the report, verifies it as a reviewer would, prints the verdict and the report's path;
 5. stops the server and exits with the run's verdict code.
 
@@ -21,7 +24,7 @@ from typing import Any
 from .harness import run_profile, sign_run
 from .plugin import RunSettings, RunState
 from .profiles import load_profile
-from .reference import REFERENCE_SPEC, load_flaws, write_flawed_copy
+from .reference import REFERENCE_DICTIONARY, REFERENCE_SPEC, load_flaws, write_flawed_copy
 from .report.terminal import print_summary
 from .spec import load_spec
 
@@ -58,17 +61,23 @@ def run_demo(
         f"Reports are signed with a throw-away DEMO key ({key}); real reports use your own key.",
         highlight=False,
     )
-    with ReferenceServer(
-        faults=faults,
-        rate_limit_per_minute=DEMO_RATE_LIMIT_PER_MINUTE,
-        rate_limit_burst=DEMO_RATE_LIMIT_BURST,
-    ) as server:
+    per_minute, burst = DEMO_RATE_LIMIT_PER_MINUTE, DEMO_RATE_LIMIT_BURST
+    # The faults break the supplier under test only; the peer ("another supplier") is clean, and starts
+    # empty so that every exported record really crosses over.
+    with (
+        ReferenceServer(faults=faults, rate_limit_per_minute=per_minute, rate_limit_burst=burst) as server,
+        ReferenceServer(
+            seed_data=False, rate_limit_per_minute=per_minute, rate_limit_burst=burst
+        ) as peer_server,
+    ):
         broken = f" with fault(s) {', '.join(faults)}" if faults else ""
         console.print(
-            f"Reference supplier running at {server.base_url}{broken} (TLS from a throw-away CA: {server.ca_bundle})",
+            f"Reference supplier running at {server.base_url}{broken} (TLS from a throw-away CA: {server.ca_bundle});\n"
+            f"a second one at {peer_server.base_url} plays another supplier for the cross-supplier transfer.",
             highlight=False,
         )
         target = target_config_for(server, allow_writes=True, rate_per_second=DEMO_HARNESS_RATE)
+        peer = target_config_for(peer_server, allow_writes=True, rate_per_second=DEMO_HARNESS_RATE)
         spec = load_spec(str(REFERENCE_SPEC))
         settings = RunSettings(
             profile=profile.id,
@@ -77,6 +86,8 @@ def run_demo(
             formats=formats,
             product="Reference supplier (demo)" + (f", faults: {', '.join(faults)}" if faults else ""),
             target=target,
+            data_dictionary=REFERENCE_DICTIONARY,
+            peer=peer,
         )
         live = run_profile(settings, profile=profile, spec=spec, progress=progress)
     _sign_and_show(live, key, public, console)

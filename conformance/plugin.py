@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from .errors import ConformanceError
+from .errors import ConformanceError, UsageError
 from .outcome import Level, Outcome, Status
 from .profiles import Profile, Requirement
 from .registry import CheckContext
@@ -57,6 +57,10 @@ class RunSettings:
     timeout: float | None = None
     config_file: Path | None = None
     allow_writes: bool = False
+    # Optional inputs some checks need (untested without them).
+    data_dictionary: Path | None = None  # a customer-supplied POLE data dictionary (CSV/JSON)
+    peer: Any = None  # conformance.live.TargetConfig of a second supplier's API (cross-supplier checks)
+    peer_spec: str | None = None  # the peer's OpenAPI document (default: the one it serves)
 
 
 @dataclass(slots=True)
@@ -74,6 +78,7 @@ class RunState:
     folder: Path | None = None  # the report folder, created when the session starts
     target_config: Any = None  # conformance.live.TargetConfig
     target: Any = None  # conformance.live.LiveTarget, open for the session
+    options: dict[str, Any] = field(default_factory=dict)  # optional inputs for checks (CheckContext.options)
     selection: str | None = None
     exit_code: int = int(ExitCode.INTERNAL)
 
@@ -129,6 +134,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--conformance-rate", dest="conformance_rate", metavar="N/s", help="request rate limit")
     group.addoption(
+        "--conformance-data-dictionary",
+        dest="conformance_data_dictionary",
+        metavar="FILE",
+        help="a POLE data dictionary (CSV or JSON) for the POLE dictionary checks",
+    )
+    group.addoption(
         "--conformance-allow-writes",
         dest="conformance_allow_writes",
         action="store_true",
@@ -162,6 +173,7 @@ def pytest_configure(config: pytest.Config) -> None:
         ca_bundle=_path(config.getoption("conformance_ca_bundle")),
         rate=config.getoption("conformance_rate"),
         allow_writes=bool(config.getoption("conformance_allow_writes")),
+        data_dictionary=_path(config.getoption("conformance_data_dictionary")),
     )
     config.pluginmanager.register(ConformanceSession(settings), "conformance-session")
 
@@ -208,7 +220,9 @@ class RequirementItem(pytest.Item):
 
     def runtest(self) -> None:
         state = self.conformance.state
-        ctx = CheckContext(spec=state.spec, target=state.target, requirement_id=self.requirement.id)
+        ctx = CheckContext(
+            spec=state.spec, target=state.target, requirement_id=self.requirement.id, options=state.options
+        )
         if state.target is not None:
             state.target.set_requirement(self.requirement.id)  # labels the evidence this check produces
         try:
@@ -309,8 +323,26 @@ class ConformanceSession:
 
                 evidence = self.state.folder / "evidence" if self.state.folder else self._scratch_evidence()
                 self.state.target = LiveTarget.open(self.state.target_config, evidence)
+            self._open_options()
         except ConformanceError as error:
             self.state.error = error
+
+    def _open_options(self) -> None:
+        """Inputs only some checks use: the data dictionary, and a peer supplier's API and document."""
+        options = self.state.options
+        options["data_dictionary"] = self.settings.data_dictionary
+        options["peer"] = None
+        options["peer_spec"] = None
+        if self.settings.peer is not None:
+            from .live import LiveTarget
+
+            evidence = (
+                (self.state.folder / "evidence" / "peer") if self.state.folder else self._scratch_evidence()
+            )
+            options["peer"] = LiveTarget.open(self.settings.peer, evidence, exchange_prefix="peer-ex")
+            source = self.settings.peer_spec or served_spec_url(self.settings.peer)
+            if source:
+                options["peer_spec"] = load_document(source, self.settings, self.settings.peer)
 
     def _scratch_evidence(self) -> Path:
         import tempfile
@@ -379,6 +411,9 @@ class ConformanceSession:
         folder = self.state.folder
         if self.state.target is not None:
             self.state.target.close()  # flushes the evidence before it is hashed
+        peer = self.state.options.get("peer")
+        if peer is not None:
+            peer.close()
         run = RunResult(
             profile=profile,
             spec=self.state.spec,
@@ -391,6 +426,7 @@ class ConformanceSession:
             product=self.settings.product,
             evidence_sha256=dir_hash(folder / "evidence") if folder is not None else None,
             target=describe_target(self.state.target_config),
+            inputs=describe_inputs(self.settings),
         )
         report = build_report(run)
         self.state.report = report
@@ -449,6 +485,54 @@ def target_config_from(settings: RunSettings) -> Any:
         allow_writes=settings.allow_writes,
         cwd=cwd,
     )
+
+
+def peer_config_from(
+    *,
+    base_url: str | None,
+    auth_file: Path | None,
+    ca_bundle: Path | None,
+    rate: str | None,
+    timeout: float | None,
+    allow_writes: bool,
+) -> Any:
+    """The TargetConfig of a second supplier's API, from its flags alone (never the cwd's conformance.toml,
+    which describes the first target); None without a base URL."""
+    if not base_url:
+        return None
+    from .live import load_target_config
+
+    try:
+        return load_target_config(
+            base_url=base_url,
+            auth_file=auth_file,
+            ca_bundle=ca_bundle,
+            rate=rate,
+            timeout=timeout,
+            allow_writes=allow_writes,
+            cwd=Path.cwd(),
+            search_cwd=False,
+        )
+    except UsageError as error:  # its messages name --base-url/--auth; say they are about the peer
+        raise UsageError(f"the peer (--peer-base-url): {error.one_line()}") from None
+
+
+def describe_inputs(settings: RunSettings) -> dict[str, Any]:
+    """The optional inputs of a run as the report records them: which dictionary (by digest), which peer."""
+    import hashlib
+
+    inputs: dict[str, Any] = {}
+    path = settings.data_dictionary
+    if path is not None:
+        try:
+            digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        except OSError:
+            digest = None  # the check itself reports the unreadable file
+        if digest is not None:
+            inputs["data_dictionary"] = {"file": Path(path).name, "sha256": digest}
+    if settings.peer is not None:
+        inputs["peer"] = describe_target(settings.peer)
+    return inputs
 
 
 def served_spec_url(target: Any) -> str | None:

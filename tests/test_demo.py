@@ -30,6 +30,20 @@ def test_demo_is_conformant_in_full_scope(tmp_path: Path, capsys: pytest.Capture
     assert set(statuses.values()) <= {"passed", "inapplicable"}
     assert statuses["IOP-C9-10"] == "passed"  # a live requirement really ran
     assert report["target"]["allow_writes"] is True  # type: ignore[index]
+    # The portability half ran too: seeded exports, the round trip, isolation, the dictionary, the peer.
+    for requirement in (
+        "IOP-C10-02",
+        "IOP-C10-04a",
+        "IOP-C10-05",
+        "IOP-C9-12",
+        "IOP-C6-02",
+        "IOP-C6-03",
+        "IOP-C7-01",
+    ):
+        assert statuses[requirement] == "passed", requirement
+    inputs = report["inputs"]
+    assert inputs["data_dictionary"]["file"] == "pole-dictionary.csv"  # type: ignore[index]
+    assert inputs["peer"]["allow_writes"] is True  # type: ignore[index]
     folder = next(tmp_path.glob("reference-supplier-demo-*"))
     assert sorted(p.name for p in folder.iterdir()) == [
         "VERIFY.txt",
@@ -41,7 +55,12 @@ def test_demo_is_conformant_in_full_scope(tmp_path: Path, capsys: pytest.Capture
         "report.sarif",
     ]
     assert (folder / "evidence" / "exchanges.ndjson").stat().st_size > 0
+    peer_lines = (folder / "evidence" / "peer" / "exchanges.ndjson").read_text(encoding="utf-8").splitlines()
+    assert peer_lines
+    assert all(json.loads(line)["id"].startswith("peer-ex-") for line in peer_lines)
     html = (folder / "report.html").read_text(encoding="utf-8")
+    assert "Second supplier&#39;s API" in html or "Second supplier's API" in html
+    assert "Export reconciliation" in html  # the reconciliation a procurement reviewer reads
     assert "Signed report" in html
     assert "This report is not signed" not in html
 

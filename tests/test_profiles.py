@@ -174,8 +174,14 @@ def test_remove_of_unknown_id_is_an_error(tmp_path: Path) -> None:
 def test_bundled_profiles_are_found_by_id_and_version() -> None:
     """The core profile is found by id, by id@version, and an unknown version lists the available ones."""
     ids = {(pid, ver) for pid, ver, _ in bundled_profiles()}
-    assert {("interop-pol-core", "0.1.0"), ("interop-pol-core", "0.2.0")} <= ids
+    assert {
+        ("interop-pol-core", "0.1.0"),
+        ("interop-pol-core", "0.2.0"),
+        ("interop-pol-core", "0.3.0"),
+    } <= ids
     assert resolve_profile_path("interop-pol-core").name == "interop-pol-core.yaml"  # the newest version
     assert resolve_profile_path("interop-pol-core@0.1.0").name == "interop-pol-core@0.1.0.yaml"
-    with pytest.raises(ProfileError, match=r"has no version 9\.9\.9 \(available: 0\.1\.0, 0\.2\.0\)"):
+    with pytest.raises(
+        ProfileError, match=r"has no version 9\.9\.9 \(available: 0\.1\.0, 0\.2\.0, 0\.3\.0\)"
+    ):
         resolve_profile_path("interop-pol-core@9.9.9")

@@ -21,10 +21,17 @@ _RESPONSE_HEADERS_SHOWN = 12
 def exchanges_for(report: Mapping[str, Any], folder: Path) -> dict[str, dict[str, Any]]:
     """``exchange id -> display view`` for every exchange a finding of ``report`` refers to."""
     wanted = {f["exchange"] for o in report.get("outcomes", ()) for f in o["findings"] if f.get("exchange")}
-    path = folder / "evidence" / "exchanges.ndjson"
-    if not wanted or not path.is_file():
-        return {}
     views: dict[str, dict[str, Any]] = {}
+    if not wanted:
+        return views
+    # A cross-supplier check also talks to a second API, recorded under evidence/peer/ ("peer-ex-…" ids).
+    for path in (folder / "evidence" / "exchanges.ndjson", folder / "evidence" / "peer" / "exchanges.ndjson"):
+        if path.is_file():
+            _read_views(path, wanted, views)
+    return views
+
+
+def _read_views(path: Path, wanted: set[str], views: dict[str, dict[str, Any]]) -> None:
     with path.open("rb") as handle:
         for line in handle:
             try:
@@ -33,7 +40,6 @@ def exchanges_for(report: Mapping[str, Any], folder: Path) -> dict[str, dict[str
                 continue  # a torn last line (interrupted run) must not cost the report
             if isinstance(record, dict) and record.get("id") in wanted:
                 views[record["id"]] = _view(record)
-    return views
 
 
 def _view(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -200,7 +200,19 @@ def _context(report: Mapping[str, Any], signature: Mapping[str, Any] | None) -> 
         "status_words": {k: {"sign": v[0], "word": v[1]} for k, v in _STATUS.items()},
         "maturity_words": _MATURITY,
         "target_items": sorted((str(k), _text(v)) for k, v in (report["target"] or {}).items()),
+        "input_items": _input_items(report.get("inputs") or {}),
     }
+
+
+def _input_items(inputs: Mapping[str, Any]) -> list[tuple[str, str]]:
+    items: list[tuple[str, str]] = []
+    dictionary = inputs.get("data_dictionary")
+    if dictionary:
+        items.append(("POLE data dictionary", f"{dictionary['file']} (SHA-256 {dictionary['sha256']})"))
+    peer = inputs.get("peer")
+    if peer:
+        items.append(("Second supplier's API", str(peer.get("base_url"))))
+    return items
 
 
 def _outcome(outcome: Mapping[str, Any]) -> dict[str, Any]:

@@ -39,6 +39,7 @@ class RunResult:
     deselected: tuple[str, ...] = ()
     selection: str | None = None  # the -k expression, if any
     target: Mapping[str, Any] | None = None
+    inputs: Mapping[str, Any] | None = None  # optional inputs some checks used (data dictionary, peer API)
     evidence_sha256: str | None = None
     seed: int | None = None
     product: str | None = None
@@ -126,6 +127,7 @@ def build_report(run: RunResult) -> dict[str, Any]:
         },
         "spec": _spec_section(run.spec),
         "target": dict(run.target) if run.target else None,
+        "inputs": {k: v for k, v in (run.inputs or {}).items() if v is not None},
         "selection": {
             "expression": run.selection,
             "deselected": list(run.deselected),
