@@ -15,6 +15,8 @@ Design and rationale: ``reference/signing.md`` §7 and ``docs/verifying.md``. On
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .errors import (
     BadSignature,
     BadStatement,
@@ -26,8 +28,32 @@ from .errors import (
     SubjectMismatch,
     UntrustedCertificate,
 )
-from .sign import ENVELOPE_NAME, HONESTY, SignatureInfo, countersign_report_folder, sign_report_folder
-from .verify import TrustAnchors, VerifiedReport, verify_report
+
+if TYPE_CHECKING:
+    from .sign import ENVELOPE_NAME, HONESTY, SignatureInfo, countersign_report_folder, sign_report_folder
+    from .verify import TrustAnchors, VerifiedReport, verify_report
+
+# ``cryptography`` loads when a report is signed or verified, not for an unsigned run (report.json's
+# evidence digest needs only ``evidence``).
+_LAZY = {
+    **dict.fromkeys(
+        ("ENVELOPE_NAME", "HONESTY", "SignatureInfo", "countersign_report_folder", "sign_report_folder"),
+        "sign",
+    ),
+    **dict.fromkeys(("TrustAnchors", "VerifiedReport", "verify_report"), "verify"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ENVELOPE_NAME",

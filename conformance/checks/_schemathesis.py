@@ -56,6 +56,7 @@ from schemathesis.core.result import Ok
 from schemathesis.errors import FailureGroup, SchemathesisError
 
 from ..registry import CantTell
+from ._contract_statuses import NEGATIVE_EXPECTED_STATUSES
 from ._live import first_item_id
 
 __all__ = [
@@ -85,25 +86,6 @@ POSITIVE_CHECKS: tuple[str, ...] = (
 NEGATIVE_CHECKS: tuple[str, ...] = ("not_a_server_error", "negative_data_rejection")
 """What "invalid inputs are refused with a 4xx" means (IOP-C9-18)."""
 
-NEGATIVE_EXPECTED_STATUSES: tuple[str, ...] = (
-    "400",
-    "401",
-    "403",
-    "404",
-    "405",
-    "406",
-    "409",
-    "413",
-    "414",
-    "415",
-    "422",
-    "428",
-    "429",
-    "431",
-)
-"""Statuses that count as refusing invalid input: Schemathesis' default list without ``5xx`` (a server
-error is never a refusal), plus 413, 414 and 431 (too large: a legitimate refusal of a generated body,
-URL or header)."""
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 HOOKS_ENV_VAR = "SCHEMATHESIS_HOOKS"

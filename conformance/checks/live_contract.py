@@ -30,9 +30,7 @@ invalid inputs are refused.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
-
-import schemathesis
+from typing import TYPE_CHECKING, Any
 
 from ..errors import SpecError
 from ..live import AuthKind, AuthMode
@@ -41,8 +39,11 @@ from ..pointer import escape
 from ..registry import CantTell, CheckContext, Inapplicable, NotTested, check
 from ..spec import _read
 from ..spec.model import HTTP_METHODS
-from . import _schemathesis as glue
+from ._contract_statuses import NEGATIVE_EXPECTED_STATUSES
 from ._live import live_finding, operations, target_of
+
+if TYPE_CHECKING:  # Schemathesis and Hypothesis load only when a contract check runs, not on a static run
+    from . import _schemathesis as glue
 
 ACCEPT_DOCUMENT = (
     "application/json, application/yaml;q=0.9, application/x-yaml;q=0.8, text/yaml;q=0.7, */*;q=0.1"
@@ -276,6 +277,8 @@ def contract_conformance(
     ``not_a_server_error`` (no 5xx for valid input). One finding per distinct (operation, check, failure),
     linked to the first response showing it. What a 2xx write created is deleted again where the document
     has a DELETE for it. Requests without any response are noted; cantTell when none got one."""
+    from . import _schemathesis as glue
+
     yield from _schemathesis_check(
         ctx,
         glue.Plan(
@@ -303,7 +306,7 @@ def contract_conformance(
         "seed": 1,
         "max_operations": 40,
         "include_writes": True,
-        "expected_statuses": list(glue.NEGATIVE_EXPECTED_STATUSES),
+        "expected_statuses": list(NEGATIVE_EXPECTED_STATUSES),
     },
 )
 def contract_negative(
@@ -327,6 +330,8 @@ def contract_negative(
     statuses = tuple(str(s) for s in expected_statuses)
     if not statuses:
         raise CantTell("'expected_statuses' must list at least one status (got [])")
+    from . import _schemathesis as glue
+
     yield from _schemathesis_check(
         ctx,
         glue.Plan(
@@ -346,6 +351,8 @@ def _schemathesis_check(ctx: CheckContext, plan: glue.Plan) -> Iterator[Finding]
         raise Inapplicable("the document describes no operations")
     if target.unreachable:
         raise CantTell(target.unreachable)
+    from . import _schemathesis as glue
+
     result = glue.run(ctx.spec.data, target, plan)
     for text in _notes(result, plan, target):
         ctx.note(text)
@@ -409,6 +416,8 @@ def _findings(result: glue.RunResult, plan: glue.Plan) -> Iterator[Finding]:
 
 
 def _no_response(observation: glue.Observation) -> glue.CheckFailure:
+    from . import _schemathesis as glue
+
     kind = "timed out" if observation.error_kind == "timeout" else "lost the connection"
     return glue.CheckFailure(
         check="no-response",
@@ -422,6 +431,8 @@ def _no_response(observation: glue.Observation) -> glue.CheckFailure:
 
 def _notes(result: glue.RunResult, plan: glue.Plan, target: Any) -> list[str]:
     """Facts for the report: what ran, how, and what was left out."""
+    import schemathesis
+
     answered = result.answered
     statuses = sorted({o.status for o in answered if o.status is not None})
     notes = [

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ..live import AuthMode, StreamError
+from ..live import AuthMode
 from ..outcome import Finding
 from ..registry import CantTell, CheckContext, Inapplicable, NotTested, check
 from ._common import DEFAULT_POLE_VOCABULARY, DEFAULT_WRAPPER_WORDS
@@ -122,6 +122,8 @@ def read_export(
 ) -> ExportRead:
     """Stream ``export`` in ``media`` and hand each record (with the read so far) to ``on_record``. A body
     that does not parse sets ``problem``; no response, or a body cut off, is ``CantTell``."""
+    from ..live.http import StreamError  # the HTTP stack loads only when a live check runs
+
     label = f"GET {export.path} ({media})"
     with target.stream("GET", export.path, accept=media, **_auth(auth)) as stream:
         result = ExportRead(label=label, exchange=stream.id, status=stream.status, kind=kind)
@@ -904,6 +906,8 @@ def export_csv_rfc4180(
     a note says when the data needed no quoting at all). An export that is not served or not in the format
     asked for is left to ``live.export.open-formats`` (noted). Inapplicable when no export offers CSV or
     NDJSON; ``untested`` when none held a record."""
+    from ..live.http import StreamError  # the HTTP stack loads only when a live check runs
+
     target = _target(ctx)
     plans = _plans(ctx, pole_vocabulary, wrapper_words, list_envelopes)
     jobs = [

@@ -32,7 +32,7 @@ import json as jsonlib
 import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import TargetError
 from ..registry import NotTested
@@ -51,7 +51,6 @@ from ._defaults import (
 )
 from ._headers import Headers
 from ._origin import Origin, is_loopback_host, origin_of
-from .auth import TokenProvider
 from .config import (
     AuthConfig,
     AuthKind,
@@ -66,20 +65,57 @@ from .config import (
     secret_from_file,
 )
 from .evidence import EXCHANGES_FILE, REDACTED, EvidenceRecorder, Redactor, StreamedBody
-from .http import (
-    DEFAULT_MAX_LINE_BYTES,
-    BodyTooLarge,
-    Exchange,
-    GuardedSession,
-    InsecureTlsWarning,
-    LiveRequestError,
-    OriginRefused,
-    StreamedExchange,
-    StreamError,
-    TargetUnreachable,
-    TotalTimeout,
-)
 from .tls import CertificateInfo, ProbeOutcome, TlsProbe, certificate, probe_versions
+
+if TYPE_CHECKING:
+    from .auth import TokenProvider
+    from .http import (
+        DEFAULT_MAX_LINE_BYTES,
+        BodyTooLarge,
+        Exchange,
+        GuardedSession,
+        InsecureTlsWarning,
+        LiveRequestError,
+        OriginRefused,
+        StreamedExchange,
+        StreamError,
+        TargetUnreachable,
+        TotalTimeout,
+    )
+
+# The HTTP stack (requests, urllib3) loads when a live run first needs it, not when the check modules are
+# imported: a static run never pays for it.
+_LAZY = {
+    "TokenProvider": "auth",
+    **dict.fromkeys(
+        (
+            "DEFAULT_MAX_LINE_BYTES",
+            "BodyTooLarge",
+            "Exchange",
+            "GuardedSession",
+            "InsecureTlsWarning",
+            "LiveRequestError",
+            "OriginRefused",
+            "StreamedExchange",
+            "StreamError",
+            "TargetUnreachable",
+            "TotalTimeout",
+        ),
+        "http",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
@@ -170,6 +206,9 @@ class LiveTarget:
 
     @classmethod
     def open(cls, config: TargetConfig, evidence_folder: Path, *, exchange_prefix: str = "ex") -> LiveTarget:
+        from .auth import TokenProvider
+        from .http import GuardedSession
+
         redactor = Redactor(config)
         recorder = EvidenceRecorder(evidence_folder, redactor, id_prefix=exchange_prefix)
         session = GuardedSession(config, recorder)

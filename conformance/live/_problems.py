@@ -13,9 +13,6 @@ import ssl
 from collections.abc import Iterator
 from enum import Enum
 
-import requests
-import urllib3.exceptions as u3
-
 __all__ = ["Phase", "Problem", "describe", "seconds"]
 
 
@@ -85,6 +82,9 @@ def _tls(exc: ssl.SSLError) -> str:
 
 def describe(exc: BaseException, *, phase: Phase, connect_timeout: float, read_timeout: float) -> Problem:
     """A one-line description of ``exc``, a failure while performing one request."""
+    import requests  # loaded with the HTTP stack, when a live run has a problem to describe
+    import urllib3.exceptions as u3
+
     causes = list(_chain(exc))
     for cause in causes:
         # urllib3's NewConnectionError subclasses ConnectTimeoutError for history's sake: it is not a timeout.
