@@ -235,10 +235,6 @@ def run(
     if cert is not None and sign_key is None:
         raise UsageError("--cert needs --sign-key")
     passphrase = _signing_passphrase(sign_key) if sign_key is not None else None
-    if data_dictionary is not None:
-        from .checks.pole_dictionary import load_dictionary
-
-        load_dictionary(data_dictionary)  # a bad dictionary is a usage error, found before any work
     peer_flags = (peer_auth, peer_ca_bundle, peer_spec, peer_allow_writes or None)
     if peer_base_url is None and any(flag is not None for flag in peer_flags):
         raise UsageError(

@@ -330,9 +330,15 @@ class ConformanceSession:
     def _open_options(self) -> None:
         """Inputs only some checks use: the data dictionary, and a peer supplier's API and document."""
         options = self.state.options
-        options["data_dictionary"] = self.settings.data_dictionary
+        options["data_dictionary"] = None
         options["peer"] = None
         options["peer_spec"] = None
+        if self.settings.data_dictionary is not None:
+            from .checks.pole_dictionary import load_dictionary
+
+            # Read once, before any check runs: a bad file is a one-line input error, and the report
+            # records the digest of exactly what the checks used.
+            options["data_dictionary"] = load_dictionary(self.settings.data_dictionary)
         if self.settings.peer is not None:
             from .live import LiveTarget
 
@@ -426,7 +432,7 @@ class ConformanceSession:
             product=self.settings.product,
             evidence_sha256=dir_hash(folder / "evidence") if folder is not None else None,
             target=describe_target(self.state.target_config),
-            inputs=describe_inputs(self.settings),
+            inputs=describe_inputs(self.state.options),
         )
         report = build_report(run)
         self.state.report = report
@@ -517,21 +523,15 @@ def peer_config_from(
         raise UsageError(f"the peer (--peer-base-url): {error.one_line()}") from None
 
 
-def describe_inputs(settings: RunSettings) -> dict[str, Any]:
+def describe_inputs(options: dict[str, Any]) -> dict[str, Any]:
     """The optional inputs of a run as the report records them: which dictionary (by digest), which peer."""
-    import hashlib
-
     inputs: dict[str, Any] = {}
-    path = settings.data_dictionary
-    if path is not None:
-        try:
-            digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-        except OSError:
-            digest = None  # the check itself reports the unreadable file
-        if digest is not None:
-            inputs["data_dictionary"] = {"file": Path(path).name, "sha256": digest}
-    if settings.peer is not None:
-        inputs["peer"] = describe_target(settings.peer)
+    dictionary = options.get("data_dictionary")
+    if dictionary is not None:
+        inputs["data_dictionary"] = {"file": Path(dictionary.source).name, "sha256": dictionary.sha256}
+    peer = options.get("peer")
+    if peer is not None:
+        inputs["peer"] = describe_target(peer.config)
     return inputs
 
 

@@ -15,8 +15,9 @@ Design and rationale: ``reference/signing.md`` §7 and ``docs/verifying.md``. On
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_attributes
 from .errors import (
     BadSignature,
     BadStatement,
@@ -43,16 +44,7 @@ _LAZY = {
     **dict.fromkeys(("TrustAnchors", "VerifiedReport", "verify_report"), "verify"),
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [

@@ -7,6 +7,7 @@ secrets were written (a 0600 file), and runs until Ctrl-C. Secrets are never pri
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
 
@@ -129,6 +131,14 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 @click.option("--oidc", is_flag=True, help="Also publish OpenID Connect discovery and a JWKS.")
 @click.option("--no-seed", is_flag=True, help="Start with no records (default: synthetic sample data).")
 @click.option(
+    "--seed-records",
+    type=click.IntRange(0, None),
+    default=0,
+    show_default=True,
+    metavar="N",
+    help="Add N synthetic records of each POLE type to force A (for benchmarks).",
+)
+@click.option(
     "--rate-limit",
     type=click.IntRange(1, None),
     default=600,
@@ -142,6 +152,12 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     metavar="PATH",
     help="Write the client secrets here (mode 0600). Default: a new temporary folder, removed on exit.",
 )
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON line with the URLs, CA and credential files (for a program that started the server).",
+)
 def serve(
     port: int,
     http_port: int,
@@ -150,8 +166,10 @@ def serve(
     list_faults: bool,
     oidc: bool,
     no_seed: bool,
+    seed_records: int,
     rate_limit: int,
     credentials_out: Path | None,
+    as_json: bool,
 ) -> int:
     """Start the reference supplier on loopback with TLS and run until Ctrl-C.
 
@@ -178,6 +196,7 @@ def serve(
             faults=faults,
             oidc=oidc,
             seed_data=not no_seed,
+            seed_records=seed_records,
             rate_limit_per_minute=rate_limit,
         )
     except ValueError as exc:
@@ -192,21 +211,10 @@ def serve(
         raise click.ClickException(f"cannot listen on {host}: {exc.strerror or exc}") from None
     try:
         _write_credentials(credentials_out, server)
-        active = ", ".join(sorted(server.faults)) or "none"
-        click.echo(f"Reference supplier running (faults: {active})")
-        click.echo(f"  API base URL    {server.base_url}")
-        click.echo(f"  token URL       {server.token_url}")
-        click.echo(f"  OpenAPI         {server.spec_url}  (also {server.base_url}/openapi.yaml)")
-        click.echo(f"  plain HTTP      {server.plain_http_url}")
-        click.echo(f"  CA bundle       {server.ca_bundle}")
-        if oidc:
-            click.echo(f"  OIDC discovery  {server.origin}/.well-known/openid-configuration")
-        for key, client in server.clients.items():
-            click.echo(f"  {key:<15} client id {client.client_id}  (force {client.tenant})")
-            click.echo(f"  {'':<15} secret in {_secret_file(credentials_out, key)}  (mode 0600)")
-        click.echo(f"  all credentials {credentials_out}  (mode 0600; environment variables)")
-        click.echo(f"  use them with:  set -a; . {credentials_out}; set +a")
-        click.echo("Press Ctrl-C to stop.")
+        if as_json:
+            click.echo(json.dumps(_where(server, credentials_out, seed_records)))
+        else:
+            _describe(server, credentials_out, seed_records, oidc=oidc)
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
@@ -219,3 +227,46 @@ def serve(
         if temp_folder is not None:
             shutil.rmtree(temp_folder, ignore_errors=True)
     return 0
+
+
+def _where(server: Any, credentials_out: Path, seed_records: int) -> dict[str, Any]:
+    """Where everything is, for a program that started the server (never a secret: secret files only)."""
+    return {
+        "base_url": server.base_url,
+        "token_url": server.token_url,
+        "spec_url": server.spec_url,
+        "plain_http_url": server.plain_http_url,
+        "ca_bundle": str(server.ca_bundle),
+        "credentials": str(credentials_out),
+        "clients": {
+            key: {
+                "client_id": client.client_id,
+                "tenant": client.tenant,
+                "scopes": list(client.scopes),
+                "secret_file": str(_secret_file(credentials_out, key)),
+            }
+            for key, client in server.clients.items()
+        },
+        "seed_records": seed_records,
+        "faults": sorted(server.faults),
+    }
+
+
+def _describe(server: Any, credentials_out: Path, seed_records: int, *, oidc: bool) -> None:
+    active = ", ".join(sorted(server.faults)) or "none"
+    click.echo(f"Reference supplier running (faults: {active})")
+    click.echo(f"  API base URL    {server.base_url}")
+    click.echo(f"  token URL       {server.token_url}")
+    click.echo(f"  OpenAPI         {server.spec_url}  (also {server.base_url}/openapi.yaml)")
+    click.echo(f"  plain HTTP      {server.plain_http_url}")
+    click.echo(f"  CA bundle       {server.ca_bundle}")
+    if seed_records:
+        click.echo(f"  seed records    {seed_records} per POLE type in force A")
+    if oidc:
+        click.echo(f"  OIDC discovery  {server.origin}/.well-known/openid-configuration")
+    for key, client in server.clients.items():
+        click.echo(f"  {key:<15} client id {client.client_id}  (force {client.tenant})")
+        click.echo(f"  {'':<15} secret in {_secret_file(credentials_out, key)}  (mode 0600)")
+    click.echo(f"  all credentials {credentials_out}  (mode 0600; environment variables)")
+    click.echo(f"  use them with:  set -a; . {credentials_out}; set +a")
+    click.echo("Press Ctrl-C to stop.")
