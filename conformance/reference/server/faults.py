@@ -158,7 +158,7 @@ _ALL: tuple[Fault, ...] = (
         "Cursor paging skips a record on every other page and repeats one on the others.",
         "IOP-C10-02",
     ),
-    Fault("no-since-filter", "updatedAfter is ignored by lists and exports.", "IOP-C10-03"),
+    Fault("no-since-filter", "updatedAfter is ignored by lists and exports.", "IOP-C10-03b"),
     Fault(
         "csv-not-rfc4180", "CSV exports use LF line ends and leave commas and quotes unquoted.", "IOP-C10-04b"
     ),
@@ -175,7 +175,7 @@ _ALL: tuple[Fault, ...] = (
     Fault(
         "soft-delete-still-exported",
         "Deleted records answer 404 but still appear in bulk exports.",
-        "IOP-C10-07",
+        "IOP-C10-07b",
     ),
 )
 
