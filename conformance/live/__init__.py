@@ -286,17 +286,10 @@ class LiveTarget:
         ``auth=OTHER_TENANT`` without a second tenant).
         """
         url = self.url(path)
-        mode = AuthMode(auth)
-        sent: dict[str, str] = {}
-        if accept is not None:
-            sent["Accept"] = accept
-        if content_type is not None:
-            sent["Content-Type"] = content_type
         try:
-            sent.update(self._auth_headers(mode, scopes, url))
+            sent = self._request_headers(url, auth, scopes, headers, content_type, accept)
         except TargetError as exc:
             return self.session.not_sent(method, url, f"not sent: {exc.one_line()}")
-        sent.update(headers or {})
         return self.session.exchange(
             method, url, headers=sent, params=params, json=json, data=data, allow_redirects=allow_redirects
         )
@@ -330,18 +323,11 @@ class LiveTarget:
         trouble while reading the body raises :class:`StreamError` from the iterator.
         """
         url = self.url(path)
-        mode = AuthMode(auth)
-        sent: dict[str, str] = {}
-        if accept is not None:
-            sent["Accept"] = accept
-        if content_type is not None:
-            sent["Content-Type"] = content_type
         try:
-            sent.update(self._auth_headers(mode, scopes, url))
+            sent = self._request_headers(url, auth, scopes, headers, content_type, accept)
         except TargetError as exc:
             opened = self.session.stream_not_sent(method, url, f"not sent: {exc.one_line()}")
         else:
-            sent.update(headers or {})
             opened = self.session.open_stream(
                 method,
                 url,
@@ -356,6 +342,27 @@ class LiveTarget:
             yield opened
         finally:
             opened.close()
+
+    def _request_headers(
+        self,
+        url: str,
+        auth: AuthMode | str,
+        scopes: Sequence[str] | None,
+        headers: Mapping[str, str] | None,
+        content_type: str | None,
+        accept: str | None,
+    ) -> dict[str, str]:
+        """The headers :meth:`request` and :meth:`stream` send: ``Accept``, ``Content-Type``, the credentials
+        ``auth`` selects, then the caller's ``headers``. ``TargetError`` when the request must not be sent."""
+        mode = AuthMode(auth)
+        sent: dict[str, str] = {}
+        if accept is not None:
+            sent["Accept"] = accept
+        if content_type is not None:
+            sent["Content-Type"] = content_type
+        sent.update(self._auth_headers(mode, scopes, url))
+        sent.update(headers or {})
+        return sent
 
     def _auth_headers(self, mode: AuthMode, scopes: Sequence[str] | None, url: str) -> dict[str, str]:
         if mode is AuthMode.NONE:

@@ -54,17 +54,8 @@ class _WatchedHTTPConnection(HTTPConnection):
         super().request(*args, **kwargs)
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def _new_conn(self) -> Any:
-        _limit_connect(self)
-        sock = super()._new_conn()
-        _watch(self, sock)
-        return sock
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        if self.sock is not None:
-            _watch(self, self.sock)
-        super().request(*args, **kwargs)
+class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
+    """The same hooks over ``HTTPSConnection`` (the MRO puts it between them and ``HTTPConnection``)."""
 
 
 class _HTTPPool(HTTPConnectionPool):

@@ -84,7 +84,7 @@ from ._problems import Phase, describe, seconds
 from ._transport import GuardedAdapter
 from ._watchdog import Deadline, Watchdog, current_deadline, use_deadline
 from .config import TargetConfig
-from .evidence import EvidenceRecorder, StreamedBody
+from .evidence import EvidenceRecorder, Recorded, StreamedBody
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
@@ -160,8 +160,35 @@ class InsecureTlsWarning(UserWarning):
 
 
 # -- exchanges ------------------------------------------------------------------------------------------
+class _ResponseHeaders:
+    """The response-header helpers :class:`Exchange` and :class:`StreamedExchange` share."""
+
+    __slots__ = ()
+    headers: Headers
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+    @property
+    def media_type(self) -> str | None:
+        """``type/subtype`` of ``Content-Type``, lower case, without parameters."""
+        value = self.headers.get("content-type")
+        if not value:
+            return None
+        return value.split(";", 1)[0].strip().lower() or None
+
+    @property
+    def charset(self) -> str | None:
+        value = self.headers.get("content-type") or ""
+        for parameter in value.split(";")[1:]:
+            name, _, val = parameter.partition("=")
+            if name.strip().lower() == "charset":
+                return val.strip().strip('"').lower() or None
+        return None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Exchange:
+class Exchange(_ResponseHeaders):
     """One request and what came back, as recorded in the evidence (``id``).
 
     ``url`` and ``request_headers`` are the redacted forms; ``headers`` and ``body`` are what the server sent
@@ -186,26 +213,6 @@ class Exchange:
         """No network, size or guard error (any HTTP status counts as ok)."""
         return self.error is None
 
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name)
-
-    @property
-    def media_type(self) -> str | None:
-        """``type/subtype`` of ``Content-Type``, lower case, without parameters."""
-        value = self.headers.get("content-type")
-        if not value:
-            return None
-        return value.split(";", 1)[0].strip().lower() or None
-
-    @property
-    def charset(self) -> str | None:
-        value = self.headers.get("content-type") or ""
-        for parameter in value.split(";")[1:]:
-            name, _, val = parameter.partition("=")
-            if name.strip().lower() == "charset":
-                return val.strip().strip('"').lower() or None
-        return None
-
     def text(self) -> str:
         """The body as text, in its declared charset (else UTF-8), undecodable bytes replaced."""
         try:
@@ -228,7 +235,7 @@ class Exchange:
         return f"Exchange({self.id} {self.method} {self.url} -> {outcome}, {len(self.body)} bytes)"
 
 
-class StreamedExchange:
+class StreamedExchange(_ResponseHeaders):
     """A request whose response body is read as a stream (:meth:`GuardedSession.open_stream`).
 
     ``status``, ``reason``, ``headers``, ``error`` and the helpers match :class:`Exchange`; the body is read
@@ -292,25 +299,6 @@ class StreamedExchange:
     def ok(self) -> bool:
         """A response arrived and nothing went wrong so far (any HTTP status counts as ok)."""
         return self.error is None and self._response is not None
-
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name)
-
-    @property
-    def media_type(self) -> str | None:
-        value = self.headers.get("content-type")
-        if not value:
-            return None
-        return value.split(";", 1)[0].strip().lower() or None
-
-    @property
-    def charset(self) -> str | None:
-        value = self.headers.get("content-type") or ""
-        for parameter in value.split(";")[1:]:
-            name, _, val = parameter.partition("=")
-            if name.strip().lower() == "charset":
-                return val.strip().strip('"').lower() or None
-        return None
 
     @property
     def size(self) -> int:
@@ -503,6 +491,16 @@ def _body_bytes(body: Any) -> bytes | None:
     return b"<streamed body, not recorded>"
 
 
+def _request_parts(prepared: PreparedRequest) -> tuple[str, str, list[tuple[str, str]], bytes | None]:
+    """Method, URL, headers and body of a prepared request, as recorded."""
+    return (
+        (prepared.method or "GET").upper(),
+        prepared.url or "",
+        list(prepared.headers.items()),
+        _body_bytes(prepared.body),
+    )
+
+
 def _min_timeout(configured: float, given: Any) -> float:
     return min(configured, float(given)) if isinstance(given, (int, float)) and given > 0 else configured
 
@@ -605,16 +603,9 @@ class GuardedSession(requests.Session):
         ``before_record(status, body)`` runs before the exchange is written, so a caller can register
         secrets it finds in the response (an access token) and have them redacted in this very record.
         """
-        request = requests.Request(
-            method=method.upper(), url=url, headers=dict(headers or {}), params=params, json=json, data=data
-        )
-        try:
-            prepared = self.prepare_request(request)
-        except (requests.exceptions.RequestException, ValueError, TypeError) as exc:
-            text = " ".join(str(exc).split())[:200]
-            return self._not_sent(
-                method.upper(), url, [], None, f"not sent: invalid request: {text}"
-            ).exchange
+        prepared = self._prepare(method.upper(), url, headers, params=params, json=json, data=data)
+        if isinstance(prepared, str):
+            return self._not_sent(method.upper(), url, [], None, prepared).exchange
         outcome = self._perform(
             prepared, timeout=timeout, follow=allow_redirects, before_record=before_record
         )
@@ -645,16 +636,9 @@ class GuardedSession(requests.Session):
         response is retried once, as for :meth:`exchange`. Redirects are not followed.
         """
         verb = method.upper()
-        request = requests.Request(
-            method=verb, url=url, headers=dict(headers or {}), params=params, json=json, data=data
-        )
-        try:
-            prepared = self.prepare_request(request)
-        except (requests.exceptions.RequestException, ValueError, TypeError) as exc:
-            text = " ".join(str(exc).split())[:200]
-            return self._stream_not_sent(
-                self._not_sent(verb, url, [], None, f"not sent: invalid request: {text}")
-            )
+        prepared = self._prepare(verb, url, headers, params=params, json=json, data=data)
+        if isinstance(prepared, str):
+            return self._stream_not_sent(self._not_sent(verb, url, [], None, prepared))
         idle = _min_timeout(self.config.read_timeout, idle_timeout)
         total = (
             total_timeout if total_timeout is not None and total_timeout > 0 else self.config.export_timeout
@@ -692,55 +676,27 @@ class GuardedSession(requests.Session):
     def _open_once(
         self, prepared: PreparedRequest, idle: float, total: float, *, links: Mapping[str, str] | None
     ) -> _Opened:
-        method = (prepared.method or "GET").upper()
-        url = prepared.url or ""
-        headers = list(prepared.headers.items())
-        body = _body_bytes(prepared.body)
-        try:
-            allowed = origin_of(url) in self._allowed
-            reason = (
-                ""
-                if allowed
-                else f"{origin_of(url)} is not an allowed origin (allowed: {self._allowed_text})"
-            )
-        except ValueError as exc:
-            allowed, reason = False, str(exc)
-        if not allowed:
-            text = f"refused: {reason}"
+        method, url, headers, body = _request_parts(prepared)
+        refusal = self._refusal(url)
+        if refusal is not None:
             return _Opened(
-                self._stream_not_sent(self._not_sent(method, url, headers, body, text, links=links))
+                self._stream_not_sent(self._not_sent(method, url, headers, body, refusal[0], links=links))
             )
-        unreachable = self._breaker.open_reason
-        if unreachable:
-            return _Opened(
-                self._stream_not_sent(self._not_sent(method, url, headers, body, unreachable, links=links))
-            )
-        if not getattr(self._local, "unpaced", False):
-            self._limiter.acquire()
         connect_t = self.config.connect_timeout
-        start = time.perf_counter()
-        deadline = self._watchdog.start(total)
-        use_deadline(deadline)
+        start, deadline = self._start(total)
         response: requests.Response | None = None
         failure: BaseException | None = None
         try:
-            response = self.get_adapter(url).send(
-                prepared,
-                stream=True,
-                timeout=(connect_t, idle),
-                verify=self._verify,
-                cert=self._cert,
-                proxies={},
-            )
+            response = self._transmit(prepared, connect_t, idle)
         except _NETWORK_ERRORS as exc:
             failure = exc
         finally:
             use_deadline(None)
         redactor = self.recorder.redactor
+        retryable = False
         if failure is not None or response is None:
             expired = deadline.expired
             self._watchdog.finish(deadline)
-            retryable = False
             if expired:
                 error = f"no response within {seconds(total)} s (export time limit)"
             else:
@@ -751,62 +707,40 @@ class GuardedSession(requests.Session):
                 error, retryable = problem.text, problem.retryable
             self._breaker.failure(error)
             elapsed_ms = int((time.perf_counter() - start) * 1000)
-            recorded = self.recorder.record_http(
-                method=method,
-                url=url,
-                request_headers=headers,
-                request_body=body,
-                status=None,
-                reason=None,
-                response_headers=None,
-                response_body=None,
-                incomplete=False,
-                elapsed_ms=elapsed_ms,
-                error=error,
-                links=links,
-            )
-            failed = StreamedExchange(
-                session=self,
-                exchange_id=recorded.id,
-                method=method,
-                url=url,
-                redacted_url=recorded.url,
-                request_headers=headers,
-                redacted_request_headers=recorded.request_headers,
-                request_body=body,
-                response=None,
-                deadline=None,
-                total_timeout=total,
-                idle_timeout=idle,
-                started=start,
-                error=redactor.redact_text(error),
-                links=links,
-                recorded=True,
-            )
-            return _Opened(failed, retryable=retryable)
-        self._breaker.success()
-        error_text: str | None = None
-        if response.status_code in _REDIRECT_STATUSES and "location" in response.headers:
-            error_text, _ = self._redirect(prepared, response, follow=False, hop=0)
+            record = self._record_unanswered(method, url, headers, body, error, links, elapsed_ms)
+            exchange_id, redacted_url, redacted_headers = record.id, record.url, record.request_headers
+            stream_deadline: Deadline | None = None  # already finished
+            error_text: str | None = redactor.redact_text(error)
+            recorded = True
+        else:
+            self._breaker.success()
+            redirect_error: str | None = None
+            if response.status_code in _REDIRECT_STATUSES and "location" in response.headers:
+                redirect_error, _ = self._redirect(prepared, response, follow=False, hop=0)
+            exchange_id = self.recorder.reserve_id()  # recorded when the stream closes
+            redacted_url, redacted_headers = redactor.redact_url(url), redactor.redact_headers(headers)
+            stream_deadline = deadline
+            error_text = redactor.redact_text(redirect_error) if redirect_error else None
+            recorded = False
         opened = StreamedExchange(
             session=self,
-            exchange_id=self.recorder.reserve_id(),
+            exchange_id=exchange_id,
             method=method,
             url=url,
-            redacted_url=redactor.redact_url(url),
+            redacted_url=redacted_url,
             request_headers=headers,
-            redacted_request_headers=redactor.redact_headers(headers),
+            redacted_request_headers=redacted_headers,
             request_body=body,
             response=response,
-            deadline=deadline,
+            deadline=stream_deadline,
             total_timeout=total,
             idle_timeout=idle,
             started=start,
-            error=redactor.redact_text(error_text) if error_text else None,
+            error=error_text,
             links=links,
-            recorded=False,
+            recorded=recorded,
         )
-        return _Opened(opened)
+        return _Opened(opened, retryable=retryable)
 
     @property
     def last_exchange(self) -> Exchange | None:
@@ -869,27 +803,10 @@ class GuardedSession(requests.Session):
         links: dict[str, str] | None,
         hook: Callable[[int | None, bytes], None] | None,
     ) -> _Outcome:
-        method = (prepared.method or "GET").upper()
-        url = prepared.url or ""
-        headers = list(prepared.headers.items())
-        body = _body_bytes(prepared.body)
-        try:
-            allowed = origin_of(url) in self._allowed
-            reason = (
-                ""
-                if allowed
-                else f"{origin_of(url)} is not an allowed origin (allowed: {self._allowed_text})"
-            )
-        except ValueError as exc:
-            allowed, reason = False, str(exc)
-        if not allowed:
-            text = f"refused: {reason}"
-            return self._not_sent(method, url, headers, body, text, OriginRefused(text), links)
-        unreachable = self._breaker.open_reason
-        if unreachable:
-            return self._not_sent(
-                method, url, headers, body, unreachable, TargetUnreachable(unreachable), links
-            )
+        method, url, headers, body = _request_parts(prepared)
+        refusal = self._refusal(url)
+        if refusal is not None:
+            return self._not_sent(method, url, headers, body, *refusal, links)
         outcome = self._send_once(
             prepared, method, url, headers, body, connect_t, read_t, follow, hop, links, hook
         )
@@ -905,6 +822,86 @@ class GuardedSession(requests.Session):
             )
         return outcome
 
+    def _prepare(
+        self, method: str, url: str, headers: Mapping[str, str] | None, *, params: Any, json: Any, data: Any
+    ) -> PreparedRequest | str:
+        """The request prepared with the session's defaults, or the error to record when it is invalid."""
+        request = requests.Request(
+            method=method, url=url, headers=dict(headers or {}), params=params, json=json, data=data
+        )
+        try:
+            return self.prepare_request(request)
+        except (requests.exceptions.RequestException, ValueError, TypeError) as exc:
+            text = " ".join(str(exc).split())[:200]
+            return f"not sent: invalid request: {text}"
+
+    def _refusal(self, url: str) -> tuple[str, LiveRequestError] | None:
+        """Why a request to ``url`` must not be sent (an origin not allowed, the circuit breaker open) and
+        what the ``requests`` API raises for it; ``None`` when it may be sent."""
+        try:
+            allowed = origin_of(url) in self._allowed
+            reason = (
+                ""
+                if allowed
+                else f"{origin_of(url)} is not an allowed origin (allowed: {self._allowed_text})"
+            )
+        except ValueError as exc:
+            allowed, reason = False, str(exc)
+        if not allowed:
+            text = f"refused: {reason}"
+            return text, OriginRefused(text)
+        unreachable = self._breaker.open_reason
+        if unreachable:
+            return unreachable, TargetUnreachable(unreachable)
+        return None
+
+    def _start(self, total: float) -> tuple[float, Deadline]:
+        """Wait for the run's pace (unless :meth:`unpaced`), then start the clock and a ``total``-second
+        deadline for this thread's request; the caller ends it with ``use_deadline(None)``."""
+        if not getattr(self._local, "unpaced", False):
+            self._limiter.acquire()
+        start = time.perf_counter()
+        deadline = self._watchdog.start(total)
+        use_deadline(deadline)
+        return start, deadline
+
+    def _transmit(self, prepared: PreparedRequest, connect_t: float, read_t: float) -> requests.Response:
+        """Send ``prepared`` through the adapter, the body left unread."""
+        return self.get_adapter(prepared.url or "").send(
+            prepared,
+            stream=True,
+            timeout=(connect_t, read_t),
+            verify=self._verify,
+            cert=self._cert,
+            proxies={},
+        )
+
+    def _record_unanswered(
+        self,
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]],
+        body: bytes | None,
+        error: str,
+        links: Mapping[str, str] | None,
+        elapsed_ms: int,
+    ) -> Recorded:
+        """Record an exchange that got no response (not sent, or failed before the response head)."""
+        return self.recorder.record_http(
+            method=method,
+            url=url,
+            request_headers=headers,
+            request_body=body,
+            status=None,
+            reason=None,
+            response_headers=None,
+            response_body=None,
+            incomplete=False,
+            elapsed_ms=elapsed_ms,
+            error=error,
+            links=links,
+        )
+
     def _not_sent(
         self,
         method: str,
@@ -915,20 +912,7 @@ class GuardedSession(requests.Session):
         exception: BaseException | None = None,
         links: Mapping[str, str] | None = None,
     ) -> _Outcome:
-        recorded = self.recorder.record_http(
-            method=method,
-            url=url,
-            request_headers=headers,
-            request_body=body,
-            status=None,
-            reason=None,
-            response_headers=None,
-            response_body=None,
-            incomplete=False,
-            elapsed_ms=0,
-            error=error,
-            links=links,
-        )
+        recorded = self._record_unanswered(method, url, headers, body, error, links, 0)
         exchange = Exchange(
             id=recorded.id,
             method=method,
@@ -959,27 +943,15 @@ class GuardedSession(requests.Session):
         links: Mapping[str, str] | None,
         hook: Callable[[int | None, bytes], None] | None,
     ) -> _Outcome:
-        if not getattr(self._local, "unpaced", False):
-            self._limiter.acquire()
-        adapter = self.get_adapter(url)
         total = self.config.total_timeout
         response: requests.Response | None = None
         content = b""
         truncated = False
         failure: BaseException | None = None
         phase = Phase.BEFORE_RESPONSE
-        start = time.perf_counter()
-        deadline = self._watchdog.start(total)
-        use_deadline(deadline)
+        start, deadline = self._start(total)
         try:
-            response = adapter.send(
-                prepared,
-                stream=True,
-                timeout=(connect_t, read_t),
-                verify=self._verify,
-                cert=self._cert,
-                proxies={},
-            )
+            response = self._transmit(prepared, connect_t, read_t)
             phase = Phase.BODY
             content, truncated = self._read_body(response)
         except _NETWORK_ERRORS as exc:
