@@ -32,17 +32,18 @@ import re
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin
+from weakref import WeakKeyDictionary
 
 import orjson
 
 from ..registry import CantTell, CheckContext, Inapplicable
 from ..spec.model import Loc, Operation, Parameter
-from ._common import PoleSchema, pole_entities, words
+from ._common import PoleSchema, _freeze, pole_entities, words
 from ._live import fill_path, json_request_schema, path_parameters, sample_value
 from .portability import _graph, _listing, _normal, _normals
 
@@ -111,7 +112,7 @@ def format_of(media_type: str | None) -> str | None:
 
 def short(value: Any, limit: int = 60) -> str:
     """A cell or message value: JSON text, cut with an ellipsis."""
-    if value is _ABSENT:
+    if value is ABSENT:
         return "(absent)"
     text = value if isinstance(value, str) else orjson.dumps(value).decode("utf-8", "replace")
     text = text.replace("\r", "\\r").replace("\n", "\\n")
@@ -123,7 +124,7 @@ def first_ids(ids: Sequence[str], total: int, limit: int = 3) -> str:
     return shown + (f" and {total - limit} more" if total > limit else "")
 
 
-_ABSENT = object()
+ABSENT = object()  # a member missing on one side (field_differences)
 
 
 # -- plans ----------------------------------------------------------------------------------------------------
@@ -254,6 +255,49 @@ def _pagination(op: Operation) -> bool:
     return bool(names & (_SIZE_NAMES | _PAGE_NAMES | _OFFSET_NAMES | {"cursor", "pagetoken", "after"}))
 
 
+@dataclass(frozen=True, slots=True)
+class _Candidates:
+    """The operations that can play each part in a plan, found in one pass over the document's operations
+    (document order kept), so that planning each entity type does not scan them all again."""
+
+    creates: tuple[tuple[Operation, Loc], ...]  # POSTs on paths without parameters, taking JSON
+    items: Mapping[str, tuple[Operation, ...]]  # collection path -> operations on "<collection>/{param}"
+    exports: tuple[tuple[Operation, tuple[str, ...]], ...]  # export-like GETs, with their media types
+    imports: tuple[Operation, ...]  # POSTs/PUTs whose path or operationId says import
+
+    @classmethod
+    def of(cls, ops: Sequence[Operation]) -> _Candidates:
+        creates: list[tuple[Operation, Loc]] = []
+        items: dict[str, list[Operation]] = {}
+        exports: list[tuple[Operation, tuple[str, ...]]] = []
+        imports: list[Operation] = []
+        for op in ops:
+            item = _ITEM_PATH.fullmatch(op.path)
+            if item is not None:
+                items.setdefault(item.group(1), []).append(op)
+            if op.method == "post" and not path_parameters(op.path):
+                schema = json_request_schema(op)
+                if schema is not None:
+                    creates.append((op, schema))
+            if op.method == "get" and not _query_required(op):
+                media = _response_media(op)
+                open_bulk = any(format_of(m) in ("ndjson", "csv") for m in media) and not _pagination(op)
+                if _says(op, EXPORT_WORDS) or open_bulk:
+                    exports.append((op, media))
+            if op.method in ("post", "put") and op.request_body is not None and _says(op, IMPORT_WORDS):
+                imports.append(op)
+        return cls(
+            creates=tuple(creates),
+            items={path: tuple(found) for path, found in items.items()},
+            exports=tuple(exports),
+            imports=tuple(imports),
+        )
+
+
+_ITEM_PATH = re.compile(r"(.*)/\{[^{}/]+\}", re.DOTALL)  # "<collection>/{param}"
+_plan_cache: WeakKeyDictionary[Any, dict[tuple[Any, ...], tuple[Plan, ...]]] = WeakKeyDictionary()
+
+
 def plan_entities(
     ctx: CheckContext,
     *,
@@ -262,10 +306,24 @@ def plan_entities(
     list_envelopes: list[str],
 ) -> list[Plan]:
     """One :class:`Plan` per POLE entity type, in creation order (a type before the types that link to it).
+    Planned once per document and parameters (plans are immutable), however many checks ask.
 
     Inapplicable when the document has no POLE entity."""
     if ctx.spec is None:
         raise Inapplicable("no OpenAPI document to say which operations exist")
+    key = (_freeze(pole_vocabulary), _freeze(wrapper_words), _freeze(list_envelopes))
+    cache = _plan_cache.setdefault(ctx.spec.index, {})
+    if key not in cache:
+        cache[key] = tuple(_plan(ctx, pole_vocabulary, wrapper_words, list_envelopes))
+    return list(cache[key])
+
+
+def _plan(
+    ctx: CheckContext,
+    pole_vocabulary: Mapping[str, list[str]] | None,
+    wrapper_words: list[str] | None,
+    list_envelopes: list[str],
+) -> list[Plan]:
     index = ctx.spec.index
     entities = pole_entities(ctx, pole_vocabulary, wrapper_words)
     if not entities:
@@ -275,7 +333,7 @@ def plan_entities(
         groups.setdefault(pole.entity or str(pole.tag_value or pole.name), []).append(pole)
     listing = _listing(ctx, entities, _normals(list_envelopes))
     graph = _graph(ctx)
-    ops = index.operations
+    found = _Candidates.of(index.operations)
     plans: list[Plan] = []
     for entity, schemas in groups.items():
         names = {s.name for s in schemas}
@@ -291,10 +349,10 @@ def plan_entities(
             if segment:
                 match |= {segment, _singular(segment)}
         frozen = frozenset(match)
-        create, create_schema = _create_for(ops, list_op, names, index)
-        item_path, can_read, can_delete = _item_for(ops, list_op, create)
+        create, create_schema = _create_for(found, list_op, names, index)
+        item_path, can_read, can_delete = _item_for(found, list_op, create)
         record = _record_schema(index, list_op, schemas, names)
-        exports = tuple(_exports_for(index, ops, frozen, names, graph, list_op))
+        exports = tuple(_exports_for(index, found, frozen, names, graph, list_op))
         plans.append(
             Plan(
                 entity=entity,
@@ -308,7 +366,7 @@ def plan_entities(
                 can_read=can_read,
                 can_delete=can_delete,
                 exports=exports,
-                importer=_import_for(index, ops, frozen),
+                importer=_import_for(index, found, frozen),
                 links=(),
             )
         )
@@ -336,13 +394,10 @@ def _best_list(index: Any, candidates: list[Operation], names: set[str]) -> Oper
 
 
 def _create_for(
-    ops: Sequence[Operation], list_op: Operation | None, names: set[str], index: Any
+    found: _Candidates, list_op: Operation | None, names: set[str], index: Any
 ) -> tuple[Operation | None, Loc | None]:
     fallback: tuple[Operation | None, Loc | None] = (None, None)
-    for op in ops:
-        schema = json_request_schema(op)
-        if op.method != "post" or schema is None or path_parameters(op.path):
-            continue
+    for op, schema in found.creates:
         if list_op is not None and op.path == list_op.path:
             return op, schema
         node = index.deref(schema)
@@ -352,13 +407,12 @@ def _create_for(
 
 
 def _item_for(
-    ops: Sequence[Operation], list_op: Operation | None, create: Operation | None
+    found: _Candidates, list_op: Operation | None, create: Operation | None
 ) -> tuple[str | None, bool, bool]:
     collection = list_op or create
     if collection is None:
         return None, False, False
-    template = re.compile(re.escape(collection.path.rstrip("/")) + r"/\{[^{}/]+\}")
-    paths = [op for op in ops if template.fullmatch(op.path)]
+    paths = found.items.get(collection.path.rstrip("/"), ())
     if not paths:
         return None, False, False
     path = paths[0].path
@@ -383,46 +437,39 @@ def _record_schema(
     return best.loc if best is not None else None
 
 
+def _entity_path(
+    index: Any, op: Operation, match: frozenset[str], returns: Callable[[Operation], bool] | None = None
+) -> str | None:
+    """The path that serves the entity type: a templated path with its parameters filled from their enums,
+    or a plain path whose words (path, operationId) name the type — or, with ``returns``, that returns it."""
+    if path_parameters(op.path):
+        return _fill_for(index, op, match)
+    said = {_normal(w) for w in words(op.path) + words(op.operation_id or "")}
+    return op.path if said & match or (returns is not None and returns(op)) else None
+
+
 def _exports_for(
     index: Any,
-    ops: Sequence[Operation],
+    found: _Candidates,
     match: frozenset[str],
     names: set[str],
     graph: Any,
     list_op: Operation | None,
 ) -> Iterator[Export]:
-    for op in ops:
-        if op.method != "get" or op is list_op or _query_required(op):
+    for op, media in found.exports:
+        if op is list_op:
             continue
-        media = _response_media(op)
-        open_bulk = any(format_of(m) in ("ndjson", "csv") for m in media) and not _pagination(op)
-        if not (_says(op, EXPORT_WORDS) or open_bulk):
-            continue
-        if path_parameters(op.path):
-            path = _fill_for(index, op, match)
-            if path is None:
-                continue
-        else:
-            said = {_normal(w) for w in words(op.path) + words(op.operation_id or "")}
-            if not (said & match or graph.returns(op) & names):
-                continue
-            path = op.path
-        yield Export(op=op, path=path, media_types=media)
+        path = _entity_path(index, op, match, lambda op: bool(graph.returns(op) & names))
+        if path is not None:
+            yield Export(op=op, path=path, media_types=media)
 
 
-def _import_for(index: Any, ops: Sequence[Operation], match: frozenset[str]) -> Import | None:
-    for op in ops:
-        if op.method not in ("post", "put") or op.request_body is None or not _says(op, IMPORT_WORDS):
+def _import_for(index: Any, found: _Candidates, match: frozenset[str]) -> Import | None:
+    for op in found.imports:
+        path = _entity_path(index, op, match)
+        if path is None:
             continue
-        if path_parameters(op.path):
-            path = _fill_for(index, op, match)
-            if path is None:
-                continue
-        else:
-            said = {_normal(w) for w in words(op.path) + words(op.operation_id or "")}
-            if not said & match:
-                continue
-            path = op.path
+        assert op.request_body is not None
         media = tuple(dict.fromkeys(media_base(m.media_type) for m in op.request_body.content))
         max_items, envelope = None, None
         for content in op.request_body.content:
@@ -477,7 +524,7 @@ def _with_links(index: Any, plan: Plan, plans: Sequence[Plan]) -> Plan:
                 if inner_target is not None:
                     found.append(Link(path=(name, inner), target=inner_target, many=True, holder=item_loc))
                     break
-    return Plan(**{**{f: getattr(plan, f) for f in plan.__dataclass_fields__}, "links": tuple(found)})
+    return replace(plan, links=tuple(found))
 
 
 def _creation_order(plans: list[Plan]) -> list[Plan]:
@@ -603,7 +650,6 @@ class Seeder:
     id_property: str = "id"
     auth: Any = None
     created: dict[str, list[str]] = field(default_factory=dict)  # entity -> ids, in creation order
-    exchanges: dict[str, str] = field(default_factory=dict)  # record id -> the create exchange
 
     def seed(self, per_entity: int) -> list[str]:
         """Create ``per_entity`` records of every type that can be created and deleted; returns why a type
@@ -656,7 +702,6 @@ class Seeder:
                         f"record marked '{MARK}' by hand"
                     )
                 self.created[plan.entity].append(ident)
-                self.exchanges[ident] = answer.id
                 return None
             last = f"{plan.create.label} refused the synthetic record ({answer.status}, exchange {answer.id})"
             if answer.status not in (400, 409, 422):
@@ -1125,7 +1170,6 @@ class ListWalk:
     items: int = 0
     without_id: int = 0
     first_exchange: str | None = None
-    last_exchange: str | None = None
     problems: list[WalkProblem] = field(default_factory=list)
 
     def run(self) -> None:
@@ -1151,7 +1195,6 @@ class ListWalk:
                 "GET", url or self.op.path, params=None if url else dict(params), **kwargs
             )
             self.pages += 1
-            self.last_exchange = answer.id
             if self.first_exchange is None:
                 self.first_exchange = answer.id
             if not answer.ok or answer.status is None:
@@ -1451,16 +1494,13 @@ def field_differences(before: Any, after: Any, prefix: str = "") -> list[tuple[s
     rows: list[tuple[str, Any, Any]] = []
     names = list(before) + [k for k in after if k not in before]
     for name in names:
-        a, b = before.get(name, _ABSENT), after.get(name, _ABSENT)
+        a, b = before.get(name, ABSENT), after.get(name, ABSENT)
         if isinstance(a, Mapping) and isinstance(b, Mapping):
             rows += field_differences(a, b, f"{prefix}{name}.")
-        elif a is _ABSENT or b is _ABSENT or _canonical(a) != _canonical(b):
+        elif a is ABSENT or b is ABSENT or _canonical(a) != _canonical(b):
             rows.append((f"{prefix}{name}", a, b))
     return rows
 
 
 def _canonical(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-
-
-ABSENT = _ABSENT

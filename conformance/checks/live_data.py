@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
+from weakref import WeakKeyDictionary
 
 from ..live import AuthMode
 from ..outcome import Finding
@@ -39,6 +40,7 @@ from ._common import (
     DEFAULT_POLE_VOCABULARY,
     DEFAULT_WRAPPER_WORDS,
     POLE_CATALOGUE_EXTENSION,
+    _freeze,
     describe,
     operation_schemas,
     pole_entities,
@@ -150,22 +152,51 @@ class _Kind:
         return fill_path(template, {names[0]: ident}) if template and len(names) == 1 else None
 
 
-def _item_operation(ops: Iterable[Operation], collection: str, method: str) -> Operation | None:
-    base = collection.rstrip("/")
+_ITEM_PATH = re.compile(r"(.*)/\{[^{}/]+\}/?", re.DOTALL)  # "<collection>/{id}", a trailing slash allowed
+
+
+def _item_operations(ops: Iterable[Operation]) -> dict[tuple[str, str], Operation]:
+    """(method, collection path) -> the first operation on ``<collection>/{param}``, in one pass."""
+    found: dict[tuple[str, str], Operation] = {}
     for op in ops:
-        rest = op.path[len(base) :]
-        if op.method == method and op.path.startswith(base + "/{") and re.fullmatch(r"/\{[^{}/]+\}/?", rest):
-            return op
-    return None
+        item = _ITEM_PATH.fullmatch(op.path)
+        if item is not None:
+            found.setdefault((op.method, item.group(1)), op)
+    return found
+
+
+def _first_creates(ops: Iterable[Operation]) -> dict[str, Operation]:
+    """Path -> the first POST on it that takes a JSON body, in one pass."""
+    found: dict[str, Operation] = {}
+    for op in ops:
+        if op.method == "post" and json_request_schema(op):
+            found.setdefault(op.path, op)
+    return found
+
+
+_kind_cache: WeakKeyDictionary[Any, dict[tuple[Any, ...], tuple[_Kind, ...]]] = WeakKeyDictionary()
 
 
 def _kinds(
     ctx: CheckContext, vocabulary: Mapping[str, list[str]], wrappers: list[str], envelopes: list[str]
 ) -> list[_Kind]:
     """The document's POLE record types (see the module docstring), Persons first, then Objects, Locations,
-    Events and any others; one per record schema (its first list operation)."""
+    Events and any others; one per record schema (its first list operation). Found once per document and
+    parameters (the record types are immutable), however many checks ask."""
+    key = (_freeze(vocabulary), _freeze(wrappers), _freeze(envelopes))
+    cache = _kind_cache.setdefault(ctx.spec.index, {})
+    if key not in cache:
+        cache[key] = tuple(_find_kinds(ctx, vocabulary, wrappers, envelopes))
+    return list(cache[key])
+
+
+def _find_kinds(
+    ctx: CheckContext, vocabulary: Mapping[str, list[str]], wrappers: list[str], envelopes: list[str]
+) -> list[_Kind]:
     index = ctx.spec.index
     ops = operations(ctx)
+    items = _item_operations(ops)
+    creates = _first_creates(ops)
     poles = {p.name: p for p in pole_entities(ctx, vocabulary, wrappers)}
     wanted = _normals(envelopes)
     found: dict[str, _Kind] = {}
@@ -178,10 +209,8 @@ def _kinds(
                 pole = poles.get(node.component)
                 if pole is None or pole.name in found:
                     continue
-                create = next(
-                    (o for o in ops if o.method == "post" and o.path == op.path and json_request_schema(o)),
-                    None,
-                )
+                create = creates.get(op.path)
+                base = op.path.rstrip("/")
                 catalogue = node.mapping.get(POLE_CATALOGUE_EXTENSION)
                 found[pole.name] = _Kind(
                     name=pole.name,
@@ -192,10 +221,10 @@ def _kinds(
                     listing=op,
                     create=create,
                     body=json_request_schema(create) if create else None,
-                    read=_item_operation(ops, op.path, "get"),
-                    replace=_item_operation(ops, op.path, "put"),
-                    patch=_item_operation(ops, op.path, "patch"),
-                    delete=_item_operation(ops, op.path, "delete"),
+                    read=items.get(("get", base)),
+                    replace=items.get(("put", base)),
+                    patch=items.get(("patch", base)),
+                    delete=items.get(("delete", base)),
                 )
     return sorted(found.values(), key=lambda k: _ENTITY_ORDER.get(k.entity or "", len(_ENTITY_ORDER)))
 
@@ -1019,6 +1048,21 @@ def _judge_trail(
 
 
 # -- IOP-C10-07 (live) ------------------------------------------------------------------------------------
+def _says_in_path(op: Operation, wanted: set[str]) -> bool:
+    """A literal segment of the operation's path holds one of ``wanted`` (``/exports/…``, ``/persons/import``)."""
+    return any(wanted & set(words(s)) for s in op.path.split("/") if s and "{" not in s)
+
+
+def _enum_choice(index: Any, op: Operation, name: str, kind: _Kind) -> str | None:
+    """The enum value of path parameter ``name`` that names the record type (``persons``), if any."""
+    param = next((p for p in op.parameters if p.location == "path" and p.name == name), None)
+    node = index.deref(param.schema) if param is not None else None
+    choices = node.mapping.get("enum") if node is not None else None
+    if not isinstance(choices, list):
+        return None
+    return next((c for c in choices if isinstance(c, str) and _normal(c) == _normal(kind.segment)), None)
+
+
 def _export_operation(
     ctx: CheckContext, kind: _Kind, export_words: list[str]
 ) -> tuple[Operation, str] | None:
@@ -1027,22 +1071,15 @@ def _export_operation(
     wanted = {w.lower() for w in export_words}
     index = ctx.spec.index
     for op in operations(ctx):
-        segments = [s for s in op.path.split("/") if s]
-        if op.method != "get" or not any(wanted & set(words(s)) for s in segments if "{" not in s):
+        if op.method != "get" or not _says_in_path(op, wanted):
             continue
         names = path_parameters(op.path)
-        if not names and kind.segment in (s.lower() for s in segments):
+        if not names and kind.segment in (s.lower() for s in op.path.split("/") if s):
             return op, op.path
         if len(names) == 1:
-            param = next((p for p in op.parameters if p.location == "path" and p.name == names[0]), None)
-            node = index.deref(param.schema) if param is not None else None
-            choices = node.mapping.get("enum") if node is not None else None
-            if isinstance(choices, list):
-                match = next(
-                    (c for c in choices if isinstance(c, str) and _normal(c) == _normal(kind.segment)), None
-                )
-                if match is not None:
-                    return op, fill_path(op.path, {names[0]: match})
+            match = _enum_choice(index, op, names[0], kind)
+            if match is not None:
+                return op, fill_path(op.path, {names[0]: match})
     return None
 
 
@@ -1558,26 +1595,15 @@ def _importer(ctx: CheckContext, kind: _Kind, import_words: list[str]) -> _Impor
     wanted = {w.lower() for w in import_words}
     index = ctx.spec.index
     for op in operations(ctx):
-        segments = [s for s in op.path.split("/") if s]
-        if (
-            op.method != "post"
-            or op.request_body is None
-            or not any(wanted & set(words(s)) for s in segments if "{" not in s)
-        ):
+        if op.method != "post" or op.request_body is None or not _says_in_path(op, wanted):
             continue
         names = path_parameters(op.path)
         path: str | None = None
-        if not names and kind.segment in (s.lower() for s in segments):
+        if not names and kind.segment in (s.lower() for s in op.path.split("/") if s):
             path = op.path
         elif len(names) == 1:
-            param = next((p for p in op.parameters if p.location == "path" and p.name == names[0]), None)
-            node = index.deref(param.schema) if param is not None else None
-            choices = node.mapping.get("enum") if node is not None else None
-            if isinstance(choices, list):
-                match = next(
-                    (c for c in choices if isinstance(c, str) and _normal(c) == _normal(kind.segment)), None
-                )
-                path = fill_path(op.path, {names[0]: match}) if match else None
+            match = _enum_choice(index, op, names[0], kind)
+            path = fill_path(op.path, {names[0]: match}) if match else None
         if path is None:
             continue
         for media in op.request_body.content:

@@ -111,6 +111,14 @@ class ExportRead:
         return self.status is not None and 200 <= self.status < 300
 
 
+def _unanswered(label: str, stream: Any) -> CantTell:
+    return CantTell(f"{label}: {stream.error or 'no response'} (exchange {stream.id})")
+
+
+def _cut_off(label: str, stream: Any, exc: Exception) -> CantTell:
+    return CantTell(f"{label}: the export was cut off: {exc} (exchange {stream.id})")
+
+
 def read_export(
     target: LiveTarget,
     export: Export,
@@ -128,7 +136,7 @@ def read_export(
     with target.stream("GET", export.path, accept=media, **_auth(auth)) as stream:
         result = ExportRead(label=label, exchange=stream.id, status=stream.status, kind=kind)
         if not stream.ok or stream.status is None:
-            raise CantTell(f"{label}: {stream.error or 'no response'} (exchange {stream.id})")
+            raise _unanswered(label, stream)
         result.media_type = stream.media_type
         if result.answered:
             returned = format_of(stream.media_type) or kind
@@ -141,17 +149,21 @@ def read_export(
             except ExportFormatError as exc:
                 result.problem = str(exc)
             except StreamError as exc:
-                raise CantTell(f"{label}: the export was cut off: {exc} (exchange {stream.id})") from None
+                raise _cut_off(label, stream, exc) from None
     result.size, result.sha256 = stream.size, stream.sha256
     return result
+
+
+def _id_of(value: Any, id_property: str) -> Any:
+    """The record's ``id_property`` member (None for a record that is not an object, or has none)."""
+    return value.get(id_property) if isinstance(value, dict) else None
 
 
 def _ids_into(ledger: Ledger, source: str, id_property: str) -> Callable[[Parsed, ExportRead], None]:
     """An ``on_record`` that puts each record's id into ``ledger`` (records without one are counted)."""
 
     def take(parsed: Parsed, read: ExportRead) -> None:
-        value = parsed.value
-        ident = value.get(id_property) if isinstance(value, dict) else None
+        ident = _id_of(parsed.value, id_property)
         if ident is None or ident == "":
             read.without_id += 1
             return
@@ -234,8 +246,7 @@ def export_complete(
     with Ledger() as ledger:
         seeder = Seeder(ctx, target, plans, id_property=id_property)
         try:
-            for problem in seeder.seed(per_entity):
-                ctx.note(f"not seeded: {problem}")
+            _seed(ctx, seeder, per_entity)
             if seeder.count == 0:
                 raise CantTell("no synthetic record could be created, so there is nothing known to reconcile")
             for plan in usable:
@@ -266,6 +277,12 @@ def export_complete(
     )
     if undecided:
         raise CantTell("; ".join(undecided))
+
+
+def _seed(ctx: CheckContext, seeder: Seeder, per_entity: int) -> None:
+    """Seed ``per_entity`` records per type, noting each type that got none and why."""
+    for problem in seeder.seed(per_entity):
+        ctx.note(f"not seeded: {problem}")
 
 
 def _no_export(plan: Plan) -> Finding:
@@ -432,13 +449,24 @@ class _Reconcile:
                 fix="Compute count from the records actually written to the export.",
             )
 
+    def _first_export_with(
+        self, exports: Sequence[ExportRead], query: Callable[[str], tuple[Any, ...]]
+    ) -> tuple[ExportRead, int, list[str]] | None:
+        """The first of E1, E2 for which ``query`` (a ledger question about its source) counts any ids:
+        (the export, how many, the first few); None when neither does (the second would only repeat it)."""
+        for read, name in zip(exports, ("e1", "e2"), strict=False):
+            count, ids = query(self.source(name))[:2]
+            if count:
+                return read, count, ids
+        return None
+
     def _seeded_findings(self, walks: Sequence[ListWalk], exports: Sequence[ExportRead]) -> Iterator[Finding]:
         plan, seed = self.plan, self.source("seed")
         total = len(self.seeded)
         for walk in walks:
             count, ids = self.ledger.missing(seed, walk.source)
             if count:
-                self.missing += [f"list: {i}" for i in ids if f"list: {i}" not in self.missing]
+                _add_new(self.missing, "list", ids)
                 yield live_finding(
                     "Seeded record missing from the list",
                     f"{count} of the {total} {plan.entity} records created by this check are on no page of "
@@ -449,28 +477,27 @@ class _Reconcile:
                     found=f"{count} missing",
                     fix="List every record of the force: check filters, paging bounds and the order used.",
                 )
-        for read, name in zip(exports, ("e1", "e2"), strict=False):
-            count, ids = self.ledger.missing(seed, self.source(name))
-            if count:
-                self.missing += [f"export: {i}" for i in ids]
-                yield live_finding(
-                    "Seeded record missing from the export",
-                    f"{count} of the {total} {plan.entity} records created by this check are not in "
-                    f"{read.label} ({read.records} records exported): {first_ids(ids, count)}.",
-                    exchange=read.exchange,
-                    operation=read.label,
-                    expected="every record of the force in the bulk export",
-                    found=f"{count} missing",
-                    fix="Export every committed record; take the export from a consistent snapshot.",
-                )
-                return  # the second export would only repeat it
+        hit = self._first_export_with(exports, lambda source: self.ledger.missing(seed, source))
+        if hit is not None:
+            read, count, ids = hit
+            self.missing += [f"export: {i}" for i in ids]
+            yield live_finding(
+                "Seeded record missing from the export",
+                f"{count} of the {total} {plan.entity} records created by this check are not in "
+                f"{read.label} ({read.records} records exported): {first_ids(ids, count)}.",
+                exchange=read.exchange,
+                operation=read.label,
+                expected="every record of the force in the bulk export",
+                found=f"{count} missing",
+                fix="Export every committed record; take the export from a consistent snapshot.",
+            )
 
     def _repeat_findings(self, walks: Sequence[ListWalk], exports: Sequence[ExportRead]) -> Iterator[Finding]:
         plan = self.plan
         for walk in walks:
             count, ids, exchange = self.ledger.duplicates(walk.source)
             if count:
-                self.repeated += [f"list: {i}" for i in ids if f"list: {i}" not in self.repeated]
+                _add_new(self.repeated, "list", ids)
                 yield live_finding(
                     "Record listed twice",
                     f"{count} {plan.entity} record(s) appeared on more than one page of {walk.op.label} "
@@ -481,21 +508,19 @@ class _Reconcile:
                     found=f"{count} repeated",
                     fix="Use keyset (cursor) paging on a unique, stable order such as (createdAt, id), not offsets.",
                 )
-        for read, name in zip(exports, ("e1", "e2"), strict=False):
-            count, ids, _ = self.ledger.duplicates(self.source(name))
-            if count:
-                self.repeated += [f"export: {i}" for i in ids]
-                yield live_finding(
-                    "Record exported twice",
-                    f"{count} {plan.entity} record(s) appear more than once in {read.label}: "
-                    f"{first_ids(ids, count)}.",
-                    exchange=read.exchange,
-                    operation=read.label,
-                    expected="each record once",
-                    found=f"{count} repeated",
-                    fix="Write each record once per export.",
-                )
-                return
+        hit = self._first_export_with(exports, self.ledger.duplicates)
+        if hit is not None:
+            read, count, ids = hit
+            self.repeated += [f"export: {i}" for i in ids]
+            yield live_finding(
+                "Record exported twice",
+                f"{count} {plan.entity} record(s) appear more than once in {read.label}: {first_ids(ids, count)}.",
+                exchange=read.exchange,
+                operation=read.label,
+                expected="each record once",
+                found=f"{count} repeated",
+                fix="Write each record once per export.",
+            )
 
     def _gap_findings(self, walk: ListWalk) -> Iterator[Finding]:
         count, ids = self.ledger.missing(
@@ -524,7 +549,7 @@ class _Reconcile:
         skipped = len(confirmed) + unread if confirmed else 0
         if not skipped:
             return
-        self.missing += [f"list: {i}" for i in confirmed if f"list: {i}" not in self.missing]
+        _add_new(self.missing, "list", confirmed)
         yield live_finding(
             "List walk skipped a record",
             f"{skipped} {plan.entity} record(s) that were in both exports (so existed throughout) and still exist "
@@ -594,20 +619,26 @@ class _Reconcile:
         return "; ".join(parts)
 
     def row(self) -> list[str | int]:
-        missing = ", ".join(self.missing[:3]) + (
-            f" (+{len(self.missing) - 3})" if len(self.missing) > 3 else ""
-        )
-        repeated = ", ".join(self.repeated[:3]) + (
-            f" (+{len(self.repeated) - 3})" if len(self.repeated) > 3 else ""
-        )
         return [
             self.plan.entity,
             len(self.seeded),
             self.listed,
             self.exported,
-            missing or "none",
-            repeated or "none",
+            _first_three(self.missing),
+            _first_three(self.repeated),
         ]
+
+
+def _add_new(into: list[str], where: str, ids: Sequence[str]) -> None:
+    """Append ``"<where>: <id>"`` for each id not listed in ``into`` yet."""
+    into += [f"{where}: {i}" for i in ids if f"{where}: {i}" not in into]
+
+
+def _first_three(items: Sequence[str]) -> str:
+    """A table cell: the first three items and how many more, or ``none``."""
+    if not items:
+        return "none"
+    return ", ".join(items[:3]) + (f" (+{len(items) - 3})" if len(items) > 3 else "")
 
 
 # -- live.export.open-formats ------------------------------------------------------------------------------------
@@ -677,43 +708,10 @@ def export_open_formats(
                 for kind, media in formats.items():
                     offered = True
                     read = read_export(target, export, kind, media)
-                    result = "parses" if read.records else "parses (no records)"
-                    if not read.answered:
+                    result, problem = _format_verdict(read, export, kind, media)
+                    if problem is not None:
                         found = True
-                        result = f"answered {read.status}"
-                        yield live_finding(
-                            "Documented export format not served",
-                            f"{read.label} answered {read.status}, though the document offers {media}.",
-                            exchange=read.exchange,
-                            operation=export.op.label,
-                            expected=f"2xx with Content-Type {media}",
-                            found=str(read.status),
-                            fix="Serve every format the document lists for the export, chosen by Accept.",
-                        )
-                    elif read.kind != kind:
-                        found = True
-                        result = f"answered {read.media_type}"
-                        yield live_finding(
-                            "Export answered in another format",
-                            f"{read.label} answered with Content-Type {read.media_type}, not the {media} asked for.",
-                            exchange=read.exchange,
-                            operation=export.op.label,
-                            expected=media,
-                            found=str(read.media_type),
-                            fix="Honour Accept: answer in the media type asked for, or 406 if it cannot be produced.",
-                        )
-                    elif read.problem is not None:
-                        found = True
-                        result = "does not parse"
-                        yield live_finding(
-                            "Export does not parse",
-                            f"{read.label} is not valid {kind.upper()}: {read.problem}.",
-                            exchange=read.exchange,
-                            operation=export.op.label,
-                            expected=f"a well-formed {kind.upper()} body, UTF-8",
-                            found=read.problem,
-                            fix="Generate the export with a standard JSON/CSV writer, in UTF-8.",
-                        )
+                        yield problem
                     elif read.records:
                         with_records += 1
                     rows.append([plan.entity, media, read.records, read.size, result])
@@ -736,6 +734,41 @@ def export_open_formats(
         _nothing_to_judge(target, seeder)
 
 
+def _format_verdict(read: ExportRead, export: Export, kind: str, media: str) -> tuple[str, Finding | None]:
+    """(the table's result, a finding if any) for one format of one export, as read."""
+    if not read.answered:
+        return f"answered {read.status}", live_finding(
+            "Documented export format not served",
+            f"{read.label} answered {read.status}, though the document offers {media}.",
+            exchange=read.exchange,
+            operation=export.op.label,
+            expected=f"2xx with Content-Type {media}",
+            found=str(read.status),
+            fix="Serve every format the document lists for the export, chosen by Accept.",
+        )
+    if read.kind != kind:
+        return f"answered {read.media_type}", live_finding(
+            "Export answered in another format",
+            f"{read.label} answered with Content-Type {read.media_type}, not the {media} asked for.",
+            exchange=read.exchange,
+            operation=export.op.label,
+            expected=media,
+            found=str(read.media_type),
+            fix="Honour Accept: answer in the media type asked for, or 406 if it cannot be produced.",
+        )
+    if read.problem is not None:
+        return "does not parse", live_finding(
+            "Export does not parse",
+            f"{read.label} is not valid {kind.upper()}: {read.problem}.",
+            exchange=read.exchange,
+            operation=export.op.label,
+            expected=f"a well-formed {kind.upper()} body, UTF-8",
+            found=read.problem,
+            fix="Generate the export with a standard JSON/CSV writer, in UTF-8.",
+        )
+    return ("parses" if read.records else "parses (no records)"), None
+
+
 def _seed_for_formats(
     ctx: CheckContext, target: LiveTarget, plans: list[Plan], seed: bool, per_entity: int, id_property: str
 ) -> Seeder | None:
@@ -744,8 +777,7 @@ def _seed_for_formats(
         return None
     seeder = Seeder(ctx, target, plans, id_property=id_property)
     try:
-        for problem in seeder.seed(per_entity):
-            ctx.note(f"not seeded: {problem}")
+        _seed(ctx, seeder, per_entity)
     except BaseException:
         seeder.cleanup()
         raise
@@ -861,6 +893,24 @@ def _ndjson_scan(lines: Iterator[bytes], problems: dict[str, list[int]]) -> int:
     return records
 
 
+def _csv_scan(
+    ctx: CheckContext, stream: Any, label: str, known: frozenset[str]
+) -> tuple[int, dict[str, list[int]]]:
+    """Read a CSV export strictly (``Rfc4180``); returns (records, problems) and notes a byte-order mark, or
+    that no field needed quoting."""
+    scan = Rfc4180(known_columns=known)
+    for _ in scan.feed(stream.iter_lines()):
+        pass
+    problems, records = scan.problems, scan.records
+    if stream.charset not in (None, "utf-8", "utf8"):
+        problems["charset is not UTF-8"] = [1, 1]
+    if scan.bom:
+        ctx.note(f"{label} starts with a UTF-8 byte-order mark (tolerated; best left out)")
+    if records and not scan.quoted_special and not problems:
+        ctx.note(f"{label}: no field needed quotes, so quoting was not exercised")
+    return records, problems
+
+
 def _columns(shape: Any, prefix: str = "") -> set[str]:
     names: set[str] = set()
     for name, inner in (shape or {}).items():
@@ -930,7 +980,7 @@ def export_csv_rfc4180(
             problems: dict[str, list[int]] = {}
             with target.stream("GET", export.path, accept=media) as stream:
                 if not stream.ok or stream.status is None:
-                    raise CantTell(f"{label}: {stream.error or 'no response'} (exchange {stream.id})")
+                    raise _unanswered(label, stream)
                 if not 200 <= stream.status < 300 or format_of(stream.media_type) != kind:
                     ctx.note(
                         f"{label} answered {stream.status} {stream.media_type}: see live.export.open-formats"
@@ -941,23 +991,12 @@ def export_csv_rfc4180(
                     continue
                 try:
                     if kind == "csv":
-                        scan = Rfc4180(known_columns=frozenset(_columns(shape_of(index, plan.record))))
-                        for _ in scan.feed(stream.iter_lines()):
-                            pass
-                        problems = scan.problems
-                        records = scan.records
-                        if stream.charset not in (None, "utf-8", "utf8"):
-                            problems["charset is not UTF-8"] = [1, 1]
-                        if scan.bom:
-                            ctx.note(
-                                f"{label} starts with a UTF-8 byte-order mark (tolerated; best left out)"
-                            )
-                        if records and not scan.quoted_special and not problems:
-                            ctx.note(f"{label}: no field needed quotes, so quoting was not exercised")
+                        known = frozenset(_columns(shape_of(index, plan.record)))
+                        records, problems = _csv_scan(ctx, stream, label, known)
                     else:
                         records = _ndjson_scan(stream.iter_lines(), problems)
                 except StreamError as exc:
-                    raise CantTell(f"{label}: the export was cut off: {exc} (exchange {stream.id})") from None
+                    raise _cut_off(label, stream, exc) from None
             with_records += bool(records)
             rules = _CSV_RULES if kind == "csv" else _NDJSON_RULES
             for problem, (count, line) in problems.items():
@@ -1074,8 +1113,7 @@ def export_round_trip(
     with Ledger() as ledger:
         seeder = Seeder(ctx, target, plans, id_property=id_property)
         try:
-            for problem in seeder.seed(per_entity):
-                ctx.note(f"not seeded: {problem}")
+            _seed(ctx, seeder, per_entity)
             for plan in trip:
                 run = _RoundTrip(
                     ctx=ctx,
@@ -1085,14 +1123,7 @@ def export_round_trip(
                     id_property=id_property,
                     ignore=frozenset(ignore_fields),
                     chunk_bytes=max(1, chunk_bytes),
-                    batch=max(
-                        1,
-                        (
-                            plan.importer.max_items
-                            if plan.importer and plan.importer.max_items
-                            else import_batch
-                        ),
-                    ),
+                    batch=max(1, (plan.importer and plan.importer.max_items) or import_batch),
                     diff_records=diff_records,
                 )
                 yield from run.run()
@@ -1176,7 +1207,7 @@ class _RoundTrip:
 
             def take(parsed: Parsed, read: ExportRead) -> None:
                 value = parsed.value
-                ident = value.get(self.id_property) if isinstance(value, dict) else None
+                ident = _id_of(value, self.id_property)
                 if ident is None:
                     read.without_id += 1
                     return
@@ -1266,7 +1297,7 @@ class _RoundTrip:
 
             def take_b(parsed: Parsed, read: ExportRead) -> None:
                 value = parsed.value
-                ident = value.get(self.id_property) if isinstance(value, dict) else None
+                ident = _id_of(value, self.id_property)
                 if ident is None:
                     return
                 ident = str(ident)

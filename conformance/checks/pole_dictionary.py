@@ -26,7 +26,7 @@ import io
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -386,18 +386,7 @@ def _attributes(
 
 
 def _with_values(attribute: DictionaryAttribute, values: tuple[str, ...]) -> DictionaryAttribute:
-    if not values:
-        return attribute
-    return DictionaryAttribute(
-        entity=attribute.entity,
-        attribute=attribute.attribute,
-        data_type=attribute.data_type,
-        max_length=attribute.max_length,
-        mandatory=attribute.mandatory,
-        code_list=attribute.code_list,
-        values=values,
-        row=attribute.row,
-    )
+    return replace(attribute, values=values) if values else attribute
 
 
 _loaded: dict[tuple[str, int, int], PoleDictionary] = {}
