@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,50 @@ CORPUS = Path(os.environ.get("CONFORMANCE_CORPUS") or ROOT.parent / "shared" / "
 REFERENCE_SPEC = ROOT / "conformance" / "reference" / "openapi.yaml"
 
 
+def corpus_names() -> list[str]:
+    """The file names of the shared corpus's OpenAPI documents (none when the corpus is not there)."""
+    if not CORPUS.is_dir():
+        return []
+    return sorted(p.name for p in CORPUS.iterdir() if p.suffix in (".json", ".yaml", ".yml"))
+
+
+@cache
+def corpus_spec(name: str) -> Spec:
+    """One corpus document, loaded once per session."""
+    return load_spec(str(CORPUS / name))
+
+
 def write_spec(folder: Path, doc: dict[str, Any] | str, name: str = "openapi.yaml") -> Path:
     path = folder / name
     text = doc if isinstance(doc, str) else yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def requirement_for(
+    check_id: str,
+    *,
+    requirement_id: str | None = None,
+    commitment: str = "C1",
+    level: Level = Level.MUST,
+    **params: Any,
+) -> Requirement:
+    """A test Requirement (``TEST-<check id>`` unless ``requirement_id``) that runs one registered check with
+    its defaults overlaid by ``params``."""
+    check = CHECKS.get(check_id)
+    return Requirement(
+        id=requirement_id or f"TEST-{check_id}",
+        commitment=commitment,
+        level=level,
+        title=check.title,
+        check=check_id,
+        params={**check.params, **params},
+        overrides=params,
+        references=check.references,
+        reconstructed=False,
+        rationale=None,
+        defined_in="test",
+    )
 
 
 def check_outcome(
@@ -41,22 +81,9 @@ def check_outcome(
 ) -> Outcome:
     """Run one registered check on ``spec`` with its defaults overlaid by ``params`` (``options``: the run's
     ``ctx.options``, e.g. ``data_dictionary``)."""
-    check = CHECKS.get(check_id)
-    unknown = set(params) - set(check.params)
+    unknown = set(params) - set(CHECKS.get(check_id).params)
     assert not unknown, f"unknown params for {check_id}: {unknown}"
-    req = Requirement(
-        id=requirement_id or f"TEST-{check_id}",
-        commitment="C1",
-        level=Level.MUST,
-        title=check.title,
-        check=check_id,
-        params={**check.params, **params},
-        overrides=params,
-        references=check.references,
-        reconstructed=False,
-        rationale=None,
-        defined_in="test",
-    )
+    req = requirement_for(check_id, requirement_id=requirement_id, **params)
     return run_requirement(req, CheckContext(spec=spec, requirement_id=req.id, options=options or {}))
 
 

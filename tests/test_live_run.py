@@ -21,6 +21,8 @@ from conformance.reference.server import ReferenceServer
 SECRET_ENV = "CONFORMANCE_TEST_CLIENT_SECRET"
 OTHER_SECRET_ENV = "CONFORMANCE_TEST_OTHER_TENANT_SECRET"
 PEER_SECRET_ENV = "CONFORMANCE_TEST_PEER_SECRET"
+# `conformance run` of the core profile on the reference document; each test adds its own options.
+RUN_REFERENCE = ("run", "--profile", "interop-pol-core", "--spec", str(REFERENCE_SPEC))
 
 
 @pytest.fixture(scope="module")
@@ -55,11 +57,7 @@ def _auth_file(
 def _run(tmp_path: Path, server: ReferenceServer, *extra: str, select: str | None = None) -> tuple[int, Path]:
     out = tmp_path / "out"
     argv = [
-        "run",
-        "--profile",
-        "interop-pol-core",
-        "--spec",
-        str(REFERENCE_SPEC),
+        *RUN_REFERENCE,
         "--out",
         str(out),
         "--base-url",
@@ -188,9 +186,7 @@ def test_portability_run_with_a_dictionary_and_a_peer(
 def test_peer_flags_need_a_peer_base_url(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     auth = tmp_path / "peer.yaml"
     auth.write_text("type: none\n", encoding="utf-8")
-    code = main(
-        ["run", "--profile", "interop-pol-core", "--spec", str(REFERENCE_SPEC), "--peer-auth", str(auth)]
-    )
+    code = main([*RUN_REFERENCE, "--peer-auth", str(auth)])
     assert code == 2
     assert "need --peer-base-url" in capsys.readouterr().err
 
@@ -200,9 +196,7 @@ def test_a_bad_data_dictionary_is_a_one_line_usage_error(
 ) -> None:
     bad = tmp_path / "dictionary.csv"
     bad.write_text("entity,attribute,data_type,max_length\nPerson,fullName,text,ten\n", encoding="utf-8")
-    code = main(
-        ["run", "--profile", "interop-pol-core", "--spec", str(REFERENCE_SPEC), "--data-dictionary", str(bad)]
-    )
+    code = main([*RUN_REFERENCE, "--data-dictionary", str(bad)])
     err = capsys.readouterr().err
     assert code == 2
     assert "dictionary.csv" in err
@@ -235,11 +229,7 @@ def test_static_run_reports_live_requirements_untested(tmp_path: Path) -> None:
     """Without --base-url the live requirements are untested (with the reason), never passed."""
     code = main(
         [
-            "run",
-            "--profile",
-            "interop-pol-core",
-            "--spec",
-            str(REFERENCE_SPEC),
+            *RUN_REFERENCE,
             "--out",
             str(tmp_path),
             "--format",
@@ -294,11 +284,7 @@ def test_misbehaving_target_ends_in_bounded_time_with_a_report(
     try:
         code = main(
             [
-                "run",
-                "--profile",
-                "interop-pol-core",
-                "--spec",
-                str(REFERENCE_SPEC),
+                *RUN_REFERENCE,
                 "--out",
                 str(tmp_path),
                 "--format",

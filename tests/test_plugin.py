@@ -36,6 +36,13 @@ def _write(pytester: pytest.Pytester, doc: dict[str, object]) -> Path:
     return path
 
 
+def _run(pytester: pytest.Pytester, spec: Path, *extra: str, profile: str = str(PROFILE)) -> pytest.RunResult:
+    """Run pytest with the plugin on ``spec`` under ``profile``, writing the reports to ``out``."""
+    return pytester.runpytest_subprocess(
+        "--conformance-profile", profile, "--conformance-spec", str(spec), "--conformance-out", "out", *extra
+    )
+
+
 def _report(pytester: pytest.Pytester) -> dict[str, object]:
     reports = sorted((pytester.path / "out").glob("*/report.json"))
     assert len(reports) == 1, reports
@@ -46,15 +53,7 @@ def _report(pytester: pytest.Pytester) -> dict[str, object]:
 def test_conformant_document_exits_0_with_one_item_per_requirement(pytester: pytest.Pytester) -> None:
     """Each requirement is a test item; a conformant document exits 0 and writes every report format."""
     spec = _write(pytester, _good_doc())
-    result = pytester.runpytest_subprocess(
-        "--conformance-profile",
-        str(PROFILE),
-        "--conformance-spec",
-        str(spec),
-        "--conformance-out",
-        "out",
-        "-v",
-    )
+    result = _run(pytester, spec, "-v")
     result.stdout.fnmatch_lines(["*test-c1-only::T-C1-01 PASSED*", "*CONFORMANT (static scope)*"])
     assert result.ret == 0
     folder = next((pytester.path / "out").iterdir())
@@ -75,15 +74,7 @@ def test_must_failure_exits_1_and_should_failure_is_a_warning(pytester: pytest.P
     del doc["info"]["contact"]  # type: ignore[attr-defined]
     doc["info"]["version"] = "v1"  # type: ignore[index]
     spec = _write(pytester, doc)
-    result = pytester.runpytest_subprocess(
-        "--conformance-profile",
-        str(PROFILE),
-        "--conformance-spec",
-        str(spec),
-        "--conformance-out",
-        "out",
-        "-v",
-    )
+    result = _run(pytester, spec, "-v")
     result.stdout.fnmatch_lines(["*T-C1-08 FAILED*", "*T-C1-09 FAILED (SHOULD)*", "*NOT CONFORMANT*"])
     assert result.ret == 1
 
@@ -91,16 +82,7 @@ def test_must_failure_exits_1_and_should_failure_is_a_warning(pytester: pytest.P
 def test_keyword_selection_marks_the_rest_untested(pytester: pytest.Pytester) -> None:
     """-k runs a subset; the others are reported untested and the report says the selection was partial."""
     spec = _write(pytester, _good_doc())
-    result = pytester.runpytest_subprocess(
-        "--conformance-profile",
-        str(PROFILE),
-        "--conformance-spec",
-        str(spec),
-        "--conformance-out",
-        "out",
-        "-k",
-        "T-C1-08 or T-C1-09",
-    )
+    result = _run(pytester, spec, "-k", "T-C1-08 or T-C1-09")
     assert result.ret == 0
     report = _report(pytester)
     statuses = {o["id"]: o["status"] for o in report["outcomes"]}  # type: ignore[index]
@@ -133,15 +115,7 @@ def test_check_that_raises_is_canttell_and_the_run_goes_on(pytester: pytest.Pyte
     profile = PROFILE.read_text(encoding="utf-8").replace("check: openapi.document.valid", "check: test.boom")
     (pytester.path / "profile.yaml").write_text(profile, encoding="utf-8")
     spec = _write(pytester, _good_doc())
-    result = pytester.runpytest_subprocess(
-        "--conformance-profile",
-        "profile.yaml",
-        "--conformance-spec",
-        str(spec),
-        "--conformance-out",
-        "out",
-        "-v",
-    )
+    result = _run(pytester, spec, "-v", profile="profile.yaml")
     result.stdout.fnmatch_lines(["*T-C1-01 CANTTELL*", "*T-C1-09 PASSED*", "*INCOMPLETE*"])
     assert result.ret == 3
     outcome = _report(pytester)["outcomes"][0]  # type: ignore[index]

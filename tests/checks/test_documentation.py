@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 import pytest
 
 from conformance.outcome import Status
-from conformance.spec import Spec, load_spec
-from tests.conftest import CORPUS, check_outcome, minimal_doc
+from tests.conftest import CORPUS, check_outcome, corpus_names, corpus_spec, minimal_doc
 
 _DESCRIPTION = (
     "Case API for police forces. Authentication uses OAuth 2.0 client credentials. Requests are rate "
@@ -80,20 +78,9 @@ def test_docs_topics_custom_topics(spec_from: Any) -> None:
     ]
 
 
-@cache
-def _corpus_spec(name: str) -> Spec:
-    return load_spec(str(CORPUS / name))
-
-
-def _corpus_names() -> list[str]:
-    if not CORPUS.is_dir():
-        return []
-    return sorted(p.name for p in CORPUS.iterdir() if p.suffix in (".json", ".yaml", ".yml"))
-
-
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is not available")
-@pytest.mark.parametrize("name", _corpus_names())
+@pytest.mark.parametrize("name", corpus_names())
 def test_docs_topics_decides_on_every_corpus_document(name: str) -> None:
     """On real documents the documentation check decides, never crashes."""
-    outcome = check_outcome("openapi.docs.topics", _corpus_spec(name))
+    outcome = check_outcome("openapi.docs.topics", corpus_spec(name))
     assert outcome.status in (Status.PASSED, Status.FAILED), outcome.reason

@@ -3,14 +3,12 @@ document and fails on a bad one."""
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 import pytest
 
 from conformance.outcome import Status
-from conformance.spec import Spec, load_spec
-from tests.conftest import CORPUS, check_outcome, minimal_doc
+from tests.conftest import CORPUS, check_outcome, corpus_names, corpus_spec, minimal_doc
 
 RESPONSE_CHECKS = (
     "openapi.responses.406-415",
@@ -206,22 +204,11 @@ def test_429_inapplicable_without_operations(spec_from: Any) -> None:
 
 
 # -- the corpus ------------------------------------------------------------------------------------------
-@cache
-def _corpus_spec(name: str) -> Spec:
-    return load_spec(str(CORPUS / name))
-
-
-def _corpus_names() -> list[str]:
-    if not CORPUS.is_dir():
-        return []
-    return sorted(p.name for p in CORPUS.iterdir() if p.suffix in (".json", ".yaml", ".yml"))
-
-
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is not available")
-@pytest.mark.parametrize("name", _corpus_names())
+@pytest.mark.parametrize("name", corpus_names())
 def test_response_checks_decide_on_every_corpus_document(name: str) -> None:
     """On real documents every response check decides (passed, failed or inapplicable), never crashes."""
-    spec = _corpus_spec(name)
+    spec = corpus_spec(name)
     for check_id in RESPONSE_CHECKS:
         outcome = check_outcome(check_id, spec)
         assert outcome.status is not Status.CANT_TELL, (check_id, outcome.reason)

@@ -16,15 +16,12 @@ import pytest
 from conformance.checks import live_auth
 from conformance.live import AuthConfig, AuthKind, LiveTarget, Secret, TargetConfig
 from conformance.live._limits import RateLimiter
-from conformance.outcome import Level, Outcome, Status
-from conformance.profiles import Requirement
+from conformance.outcome import Outcome, Status
 from conformance.reference.server import ReferenceServer
 from conformance.reference.target import target_config_for
-from conformance.registry import CHECKS, CheckContext
-from conformance.runner import Scope, run_requirement
 from conformance.spec import Spec
 from tests.live.servers import unused_port
-from tests.live_checks.conftest import live_outcome
+from tests.live_checks.conftest import live_outcome, run_live
 
 REQUIRED = "live.auth.required"
 SCOPES = "live.auth.scopes"
@@ -53,27 +50,7 @@ def run_with(
     check_id: str, config: TargetConfig, tmp_path: Path, spec: Spec, **params: Any
 ) -> tuple[Outcome, Path, LiveTarget]:
     """Like ``live_outcome``, for a hand-made TargetConfig; also returns the (closed) target to inspect."""
-    check = CHECKS.get(check_id)
-    req = Requirement(
-        id=f"TEST-{check_id}",
-        commitment="C9",
-        level=Level.MUST,
-        title=check.title,
-        check=check_id,
-        params={**check.params, **params},
-        overrides=params,
-        references=check.references,
-        reconstructed=False,
-        rationale=None,
-        defined_in="test",
-    )
-    evidence = tmp_path / "evidence"
-    with LiveTarget.open(config, evidence) as target:
-        target.set_requirement(req.id)
-        outcome = run_requirement(
-            req, CheckContext(spec=spec, target=target, requirement_id=req.id), scope=Scope.FULL
-        )
-    return outcome, evidence / "exchanges.ndjson", target
+    return run_live(check_id, config, tmp_path, spec, commitment="C9", **params)
 
 
 @pytest.fixture

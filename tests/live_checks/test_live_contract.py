@@ -17,12 +17,11 @@ from schemathesis.config import SchemathesisConfig
 from conformance.checks import _schemathesis as glue
 from conformance.live import LiveTarget, TargetConfig
 from conformance.outcome import Level, Outcome, Status
-from conformance.profiles import Requirement
 from conformance.reference.target import target_config_for
-from conformance.registry import CHECKS, CheckContext
+from conformance.registry import CheckContext
 from conformance.runner import Scope, run_requirement
 from conformance.spec import load_spec
-from tests.conftest import minimal_doc
+from tests.conftest import minimal_doc, requirement_for
 from tests.live.servers import AppServer, Reply, Request
 
 from .conftest import live_outcome
@@ -375,18 +374,8 @@ def test_negative_no_response_is_a_finding(tmp_path: Path, spec_from: Any) -> No
         )
         (tmp_path / "evidence").mkdir()
         with LiveTarget.open(config, tmp_path / "evidence") as target:
-            requirement = Requirement(
-                id="TEST-negative",
-                commitment="C9",
-                level=Level.SHOULD,
-                title="t",
-                check=NEGATIVE,
-                params={**CHECKS.get(NEGATIVE).params, "max_examples": 3},
-                overrides={},
-                references=(),
-                reconstructed=False,
-                rationale=None,
-                defined_in="test",
+            requirement = requirement_for(
+                NEGATIVE, requirement_id="TEST-negative", commitment="C9", level=Level.SHOULD, max_examples=3
             )
             outcome = run_requirement(
                 requirement, CheckContext(spec=spec_from(doc), target=target), scope=Scope.FULL

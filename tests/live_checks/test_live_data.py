@@ -14,15 +14,15 @@ import pytest
 
 from conformance.live import LiveTarget
 from conformance.outcome import Level, Outcome, Status
-from conformance.profiles import Requirement
 from conformance.reference import REFERENCE_DICTIONARY
 from conformance.reference.server import ReferenceServer
 from conformance.reference.target import target_config_for
-from conformance.registry import CHECKS, CheckContext
+from conformance.registry import CheckContext
 from conformance.runner import Scope, run_requirement
 from conformance.spec import Spec, load_spec
+from tests.conftest import requirement_for
 
-from .conftest import live_outcome
+from .conftest import holdings, live_outcome
 
 DICTIONARIES = Path(__file__).resolve().parents[1] / "fixtures" / "pole-dictionary"
 GOOD_DICTIONARY = REFERENCE_DICTIONARY
@@ -60,28 +60,16 @@ def _assert_linked(outcome: Outcome, evidence: Path) -> None:
         assert finding.exchange in ids, finding
 
 
-def _holdings(server: ReferenceServer) -> dict[tuple[str, str], frozenset[str]]:
-    """Every record id each force holds, per type (read from the server's own store)."""
-    store = server._running().store
-    return {
-        (client.tenant, entity): frozenset(
-            r["id"] for r in store.snapshot(client.tenant, entity, updated_after=None)
-        )
-        for client in server.clients.values()
-        for entity in ("persons", "objects", "locations", "events")
-    }
-
-
 # -- both ways ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("check_id", WRITING)
 def test_passes_on_the_clean_server_and_cleans_up(
     reference: ReferenceServer, check_id: str, tmp_path: Path
 ) -> None:
     """On the clean reference supplier the check passes, and both forces hold exactly what they held."""
-    before = _holdings(reference)
+    before = holdings(reference)
     outcome, _ = live_outcome(check_id, reference, tmp_path)
     assert outcome.status is Status.PASSED, (outcome.reason, outcome.findings)
-    assert _holdings(reference) == before
+    assert holdings(reference) == before
     assert not any("clean-up failed" in note for note in outcome.notes)
     assert outcome.tables, "a reviewer sees what was counted"
 
@@ -92,13 +80,13 @@ def test_fails_under_its_fault(
 ) -> None:
     """Under the fault the check fails with exactly the expected findings, each linked to evidence."""
     server = faulty(fault)
-    before = _holdings(server)
+    before = holdings(server)
     outcome, evidence = live_outcome(check_id, server, tmp_path)
     assert outcome.status is Status.FAILED, outcome.reason
     assert {f.title for f in outcome.findings} == titles
     _assert_linked(outcome, evidence)
     if fault != "cross-tenant-write":  # there, force A's DELETE removed the synthetic record itself
-        assert _holdings(server) == before
+        assert holdings(server) == before
 
 
 def test_incremental_table_shows_both_records(faulty: Any, tmp_path: Path) -> None:
@@ -232,20 +220,7 @@ def test_payloads_cant_tell_with_an_unreadable_dictionary(reference: ReferenceSe
 
 # -- C6-01 on the served document -------------------------------------------------------------------------
 def _static(check_id: str, spec: Spec) -> Outcome:
-    check = CHECKS.get(check_id)
-    req = Requirement(
-        id="TEST-C6-01",
-        commitment="C6",
-        level=Level.SHOULD,
-        title=check.title,
-        check=check_id,
-        params=dict(check.params),
-        overrides={},
-        references=check.references,
-        reconstructed=False,
-        rationale=None,
-        defined_in="test",
-    )
+    req = requirement_for(check_id, requirement_id="TEST-C6-01", commitment="C6", level=Level.SHOULD)
     return run_requirement(req, CheckContext(spec=spec, requirement_id=req.id), scope=Scope.STATIC)
 
 
@@ -292,7 +267,7 @@ def test_cross_supplier_round_trip_is_lossless(
     with _peer(tmp_path / "peer-evidence") as (server, target):
         options = {"peer": target, "peer_spec": reference_spec}
         outcome, _ = live_outcome("live.interop.cross-supplier", reference, tmp_path, options=options)
-        left = _holdings(server)
+        left = holdings(server)
     assert outcome.status is Status.PASSED, (outcome.reason, outcome.findings)
     (counts,) = outcome.tables
     for row in counts.rows:
@@ -309,7 +284,7 @@ def test_cross_supplier_reports_each_lost_field(
     with _peer(tmp_path / "peer-evidence", "lossy-import") as (server, target):
         options = {"peer": target, "peer_spec": reference_spec}
         outcome, _ = live_outcome("live.interop.cross-supplier", reference, tmp_path, options=options)
-        left = _holdings(server)
+        left = holdings(server)
     assert outcome.status is Status.FAILED
     lost = {
         f.message.split(" is missing")[0] for f in outcome.findings if f.title == "Field lost in the transfer"

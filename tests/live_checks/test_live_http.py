@@ -14,14 +14,13 @@ import yaml
 
 from conformance.checks import live_http
 from conformance.live import Exchange, Headers, Origin
-from conformance.outcome import Level, Outcome, Status
-from conformance.profiles import Requirement
+from conformance.outcome import Outcome, Status
 from conformance.reference import REFERENCE_SPEC
 from conformance.registry import CHECKS, CheckContext, NotTested
 from conformance.runner import Scope, run_requirement
 from conformance.spec import Spec, load_spec
 
-from ..conftest import minimal_doc
+from ..conftest import minimal_doc, requirement_for
 from .conftest import live_outcome
 
 CHECK_IDS = [
@@ -380,20 +379,7 @@ class _ScriptedTarget:
 
 
 def _scripted(check_id: str, spec: Spec | None, target: _ScriptedTarget, **params: Any) -> Outcome:
-    check = CHECKS.get(check_id)
-    req = Requirement(
-        id=f"TEST-{check_id}",
-        commitment="C1",
-        level=Level.MUST,
-        title=check.title,
-        check=check_id,
-        params={**check.params, **params},
-        overrides=params,
-        references=check.references,
-        reconstructed=False,
-        rationale=None,
-        defined_in="test",
-    )
+    req = requirement_for(check_id, **params)
     ctx = CheckContext(spec=spec, target=target, requirement_id=req.id)
     return run_requirement(req, ctx, scope=Scope.FULL)
 

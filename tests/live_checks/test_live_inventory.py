@@ -11,16 +11,13 @@ from typing import Any
 import orjson
 import pytest
 
-from conformance.live import AuthConfig, AuthKind, LiveTarget, Secret, TargetConfig
+from conformance.live import AuthConfig, AuthKind, Secret, TargetConfig
 from conformance.outcome import Level, Outcome, Status
-from conformance.profiles import Requirement
-from conformance.registry import CHECKS, CheckContext
-from conformance.runner import Scope, run_requirement
 from conformance.spec import Spec
 from tests.conftest import minimal_doc
 from tests.live.servers import AppServer, Reply, Request
 
-from .conftest import live_outcome
+from .conftest import live_outcome, run_live
 
 AVAILABLE = "live.spec.freely-available"
 UNDOCUMENTED = "live.inventory.undocumented"
@@ -65,28 +62,10 @@ def small_api_doc(origin: str) -> dict[str, Any]:
 def run_on(
     check_id: str, config: TargetConfig, spec: Spec | None, folder: Path, **params: Any
 ) -> tuple[Outcome, Path]:
-    check = CHECKS.get(check_id)
-    req = Requirement(
-        id=f"TEST-{check_id}",
-        commitment="C3",
-        level=Level.SHOULD,
-        title=check.title,
-        check=check_id,
-        params={**check.params, **params},
-        overrides=params,
-        references=check.references,
-        reconstructed=False,
-        rationale=None,
-        defined_in="test",
+    outcome, evidence, _ = run_live(
+        check_id, config, folder, spec, commitment="C3", level=Level.SHOULD, **params
     )
-    evidence = folder / "evidence"
-    evidence.mkdir(exist_ok=True)
-    with LiveTarget.open(config, evidence) as target:
-        target.set_requirement(req.id)
-        outcome = run_requirement(
-            req, CheckContext(spec=spec, target=target, requirement_id=req.id), scope=Scope.FULL
-        )
-    return outcome, evidence / "exchanges.ndjson"
+    return outcome, evidence
 
 
 def bearer_config(server: AppServer, **extra: Any) -> TargetConfig:

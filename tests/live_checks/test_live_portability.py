@@ -16,17 +16,14 @@ import pytest
 from conformance.checks._export import json_items
 from conformance.live import AuthConfig, AuthKind, LiveTarget, TargetConfig
 from conformance.live._defaults import DEFAULT_EVIDENCE_BODY_LIMIT
-from conformance.outcome import Level, Outcome, Status
-from conformance.profiles import Requirement
+from conformance.outcome import Outcome, Status
 from conformance.reference import REFERENCE_SPEC
 from conformance.reference.server import ReferenceServer
 from conformance.reference.target import target_config_for
-from conformance.registry import CHECKS, CheckContext
-from conformance.runner import Scope, run_requirement
 from conformance.spec import load_spec
 from tests.live.servers import AppServer, Reply, Request
 
-from .conftest import live_outcome
+from .conftest import holdings, live_outcome, run_live
 
 COMPLETE = "live.export.complete"
 FORMATS = "live.export.open-formats"
@@ -89,18 +86,6 @@ def _assert_linked(outcome: Outcome, evidence: Path) -> None:
         assert finding.exchange in ids, finding
 
 
-def _holdings(server: ReferenceServer) -> dict[tuple[str, str], frozenset[str]]:
-    """Every record id each force holds, per type (read from the server's own store)."""
-    store = server._running().store
-    return {
-        (client.tenant, entity): frozenset(
-            r["id"] for r in store.snapshot(client.tenant, entity, updated_after=None)
-        )
-        for client in server.clients.values()
-        for entity in ENTITIES
-    }
-
-
 def _writes(evidence: Path) -> list[str]:
     """The requests of a run that are not reads (the token request aside)."""
     return [
@@ -121,12 +106,12 @@ def test_passes_on_the_clean_server_and_cleans_up(
 ) -> None:
     """On the clean reference supplier the check passes, writes something (it seeds), and both forces hold
     exactly what they held before."""
-    before = _holdings(reference)
+    before = holdings(reference)
     outcome, evidence = live_outcome(check_id, reference, tmp_path)
     assert outcome.status is Status.PASSED, (outcome.reason, outcome.findings)
     assert not outcome.findings
     assert _writes(evidence), "the check seeded synthetic records"
-    assert _holdings(reference) == before
+    assert holdings(reference) == before
     assert not any("clean-up failed" in note or "not seeded" in note for note in outcome.notes), outcome.notes
     assert outcome.tables, "a reviewer sees what was counted"
 
@@ -138,7 +123,7 @@ def test_fails_under_exactly_its_faults(
     """Under its fault the check fails with exactly the expected findings, each linked to an exchange in
     the evidence; under the other portability faults it passes. Either way nothing is left behind."""
     server = faulty(fault)
-    before = _holdings(server)
+    before = holdings(server)
     outcome, evidence = live_outcome(check_id, server, tmp_path, **PARAMS.get((check_id, fault), {}))
     if titles:
         assert outcome.status is Status.FAILED, (outcome.reason, outcome.findings)
@@ -146,7 +131,7 @@ def test_fails_under_exactly_its_faults(
         _assert_linked(outcome, evidence)
     else:
         assert outcome.status is Status.PASSED, (outcome.reason, outcome.findings)
-    assert _holdings(server) == before
+    assert holdings(server) == before
     assert not any("clean-up failed" in note for note in outcome.notes), outcome.notes
 
 
@@ -395,32 +380,16 @@ def _export_stub(persons: Callable[[str], Reply]) -> Callable[[Request], Reply]:
 
 
 def _run_on_stub(check_id: str, server: AppServer, folder: Path) -> tuple[Outcome, Path]:
-    check = CHECKS.get(check_id)
-    req = Requirement(
-        id=f"TEST-{check_id}",
-        commitment="C10",
-        level=Level.MUST,
-        title=check.title,
-        check=check_id,
-        params=dict(check.params),
-        overrides={},
-        references=check.references,
-        reconstructed=False,
-        rationale=None,
-        defined_in="test",
-    )
     config = TargetConfig(
         base_url=server.origin + "/v1",
         auth=AuthConfig(kind=AuthKind.NONE),
         rate_per_second=0.0,
         read_timeout=5.0,
     )
-    evidence = folder / "evidence"
-    with LiveTarget.open(config, evidence) as target:
-        target.set_requirement(req.id)
-        ctx = CheckContext(spec=load_spec(str(REFERENCE_SPEC)), target=target, requirement_id=req.id)
-        outcome = run_requirement(req, ctx, scope=Scope.FULL)
-    return outcome, evidence / "exchanges.ndjson"
+    outcome, evidence, _ = run_live(
+        check_id, config, folder, load_spec(str(REFERENCE_SPEC)), commitment="C10"
+    )
+    return outcome, evidence
 
 
 @pytest.fixture

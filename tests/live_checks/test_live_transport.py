@@ -12,16 +12,13 @@ import orjson
 import pytest
 
 from conformance.checks import live_transport
-from conformance.live import LiveTarget, ProbeOutcome, TargetConfig, TlsProbe, probe_versions
-from conformance.outcome import Level, Outcome, Status
-from conformance.profiles import Requirement
+from conformance.live import ProbeOutcome, TargetConfig, TlsProbe, probe_versions
+from conformance.outcome import Outcome, Status
 from conformance.reference.server import ReferenceServer
 from conformance.reference.target import target_config_for
-from conformance.registry import CHECKS, CheckContext
-from conformance.runner import Scope, run_requirement
 from conformance.spec import Spec
 from tests.live.servers import AppServer, Reply, Request, unused_port
-from tests.live_checks.conftest import live_outcome
+from tests.live_checks.conftest import live_outcome, run_live
 from tests.tls import make_tls
 
 VERSIONS = "live.tls.versions"
@@ -52,27 +49,8 @@ def run_with(
     check_id: str, config: TargetConfig, tmp_path: Path, spec: Spec, **params: Any
 ) -> tuple[Outcome, Path]:
     """Like ``live_outcome``, for a hand-made TargetConfig (another CA bundle, another plain-HTTP URL…)."""
-    check = CHECKS.get(check_id)
-    req = Requirement(
-        id=f"TEST-{check_id}",
-        commitment="C9",
-        level=Level.MUST,
-        title=check.title,
-        check=check_id,
-        params={**check.params, **params},
-        overrides=params,
-        references=check.references,
-        reconstructed=False,
-        rationale=None,
-        defined_in="test",
-    )
-    evidence = tmp_path / "evidence"
-    with LiveTarget.open(config, evidence) as target:
-        target.set_requirement(req.id)
-        outcome = run_requirement(
-            req, CheckContext(spec=spec, target=target, requirement_id=req.id), scope=Scope.FULL
-        )
-    return outcome, evidence / "exchanges.ndjson"
+    outcome, evidence, _ = run_live(check_id, config, tmp_path, spec, commitment="C9", **params)
+    return outcome, evidence
 
 
 @pytest.fixture
