@@ -3,6 +3,7 @@ interrupted, writing the client secrets to a 0600 file and never to the terminal
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -108,3 +109,48 @@ def test_docs_list_every_fault() -> None:
         for m in re.finditer(r"^\| `([^`]+)` \| (IOP-[^ ]+) \| (.+?)(?: \*\(start only\)\*)? \|$", text, re.M)
     }
     assert rows == {f.name: (f.requirement, f.description) for f in FAULTS.values()}
+
+
+def test_module_entry_point_prints_where_everything_is_as_json(tmp_path: Path) -> None:
+    """``python -m conformance.reference.server --json`` is the serve command: one JSON line with the URLs,
+    the CA and the secret files (the secrets stay in the 0600 files), bulk records seeded, SIGTERM stops it."""
+    credentials = tmp_path / "reference.env"
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "conformance.reference.server"),
+            *("--json", "--seed-records", "3", "--credentials-out", str(credentials)),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        where = json.loads(line)
+        assert where["seed_records"] == 3
+        assert where["base_url"].startswith("https://127.0.0.1:")
+        secret = Path(where["clients"]["force-a"]["secret_file"]).read_text(encoding="utf-8").strip()
+        assert secret
+        assert secret not in line
+        session = requests.Session()
+        session.trust_env = False
+        token = session.post(
+            where["token_url"],
+            data={"grant_type": "client_credentials"},
+            auth=(where["clients"]["force-a"]["client_id"], secret),
+            verify=where["ca_bundle"],
+            timeout=10,
+        ).json()["access_token"]
+        persons = session.get(
+            where["base_url"] + "/persons",
+            params={"limit": 100},
+            headers={"Authorization": f"Bearer {token}"},
+            verify=where["ca_bundle"],
+            timeout=10,
+        )
+        assert persons.status_code == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+    assert process.returncode == 0
